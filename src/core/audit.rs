@@ -1,0 +1,106 @@
+//! The audit record: one JSON line per request.
+//!
+//! It names the key only by its public id. It never holds the key, a query
+//! string (SCIM filters carry names and e-mail addresses) or a body (Okta
+//! sends passwords): the type has no field that could.
+
+use super::outcome::{Decision, Outcome};
+use super::time::UnixMillis;
+use serde::Serialize;
+
+/// One request's audit line.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AuditRecord {
+    /// When the request arrived (RFC 3339).
+    pub ts: String,
+    /// This request's id (also in the response and sent to the origin).
+    pub request_id: String,
+    /// The verified key's id, once known.
+    pub key_id: Option<String>,
+    /// The key's tenant, once known.
+    pub tenant: Option<String>,
+    /// `allow` or `deny`.
+    pub decision: &'static str,
+    /// The outcome's reason code.
+    pub reason: &'static str,
+    /// HTTP method.
+    pub method: String,
+    /// SCIM resource (`users`, `groups`, …), once classified.
+    pub resource: Option<String>,
+    /// Status sent to the IdP.
+    pub status: u16,
+    /// Status the origin answered, if it was called.
+    pub origin_status: Option<u16>,
+    /// Time spent at the edge and origin, in milliseconds.
+    pub latency_ms: u64,
+    /// The caller's address (`CF-Connecting-IP`), for incident response.
+    pub client_ip: Option<String>,
+}
+
+/// What the shell learned while handling a request, before the outcome.
+#[derive(Debug, Default, Clone)]
+pub struct RequestFacts {
+    /// HTTP method.
+    pub method: String,
+    /// Classified resource, if classification succeeded.
+    pub resource: Option<String>,
+    /// Key id, if the key was verified.
+    pub key_id: Option<String>,
+    /// Tenant, if the key was verified.
+    pub tenant: Option<String>,
+    /// Caller's address.
+    pub client_ip: Option<String>,
+}
+
+impl AuditRecord {
+    /// Builds the line from the facts, the outcome and the two timestamps.
+    pub fn new(request_id: &str, facts: RequestFacts, outcome: &Outcome, started: UnixMillis, finished: UnixMillis) -> Self {
+        Self {
+            ts: started.to_rfc3339(),
+            request_id: request_id.to_owned(),
+            key_id: facts.key_id,
+            tenant: facts.tenant,
+            decision: match outcome.decision() {
+                Decision::Allow => "allow",
+                Decision::Deny => "deny",
+            },
+            reason: outcome.reason(),
+            method: facts.method,
+            resource: facts.resource,
+            status: outcome.status(),
+            origin_status: match outcome {
+                Outcome::Forwarded { origin_status } => Some(*origin_status),
+                _ => None,
+            },
+            latency_ms: finished.0.saturating_sub(started.0),
+            client_ip: facts.client_ip,
+        }
+    }
+
+    /// The JSON line.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("an audit record always serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::outcome::KeyRejection;
+
+    #[test]
+    fn allow_and_deny_lines() {
+        let facts = RequestFacts { method: "POST".into(), resource: Some("users".into()), key_id: Some("key_a".into()), tenant: None, client_ip: None };
+        let line = AuditRecord::new("r1", facts, &Outcome::Forwarded { origin_status: 201 }, UnixMillis(1_000), UnixMillis(1_042));
+        let v: serde_json::Value = serde_json::from_str(&line.to_json()).unwrap();
+        assert_eq!(v["decision"], "allow");
+        assert_eq!(v["reason"], "forwarded");
+        assert_eq!(v["status"], 201);
+        assert_eq!(v["origin_status"], 201);
+        assert_eq!(v["latency_ms"], 42);
+        assert_eq!(v["key_id"], "key_a");
+
+        let deny = AuditRecord::new("r2", RequestFacts::default(), &Outcome::InvalidKey(KeyRejection::Revoked), UnixMillis(5), UnixMillis(4));
+        assert_eq!((deny.decision, deny.reason, deny.status, deny.origin_status, deny.latency_ms), ("deny", "key_revoked", 401, None, 0));
+    }
+}

@@ -1,0 +1,77 @@
+//! Reading the provisioning key out of the `Authorization` header.
+//!
+//! Two forms are accepted: `Bearer <key>` (RFC 6750; Entra ID, OneLogin,
+//! Okta's "OAuth Bearer Token" mode) and the bare key (Okta's "HTTP Header"
+//! mode sends exactly what the admin pasted). Anything else is malformed:
+//! no other scheme, no second `Bearer`, no list of credentials.
+
+use super::key::{KeyFormatError, ProvisioningKey};
+
+/// Why no usable key could be read from the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialError {
+    /// No `Authorization` header, or an empty one.
+    Missing,
+    /// A value was sent but it is not a well-formed key.
+    Format(KeyFormatError),
+}
+
+/// Extracts and format-checks the key from an `Authorization` header value.
+///
+/// ```
+/// use provgate::core::credential::{from_authorization, CredentialError};
+/// assert_eq!(from_authorization(None).err(), Some(CredentialError::Missing));
+/// assert!(from_authorization(Some("Bearer not-a-key")).is_err());
+/// ```
+pub fn from_authorization(header: Option<&str>) -> Result<ProvisioningKey, CredentialError> {
+    let value = header.map(str::trim).filter(|v| !v.is_empty()).ok_or(CredentialError::Missing)?;
+    let presented = match value.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        _ => value,
+    };
+    ProvisioningKey::parse(presented).map_err(CredentialError::Format)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> String {
+        ProvisioningKey::generate(|b| b.iter_mut().enumerate().for_each(|(i, x)| *x = i as u8)).expose().to_owned()
+    }
+
+    #[test]
+    fn bearer_and_bare_forms_are_accepted() {
+        let k = key();
+        for header in [format!("Bearer {k}"), format!("bearer {k}"), format!("BEARER   {k} "), k.clone(), format!("  {k}")] {
+            let parsed = from_authorization(Some(&header)).unwrap_or_else(|e| panic!("{header:?}: {e:?}"));
+            assert_eq!(parsed.expose(), k);
+        }
+    }
+
+    #[test]
+    fn missing_and_empty_are_missing() {
+        for header in [None, Some(""), Some("   ")] {
+            assert_eq!(from_authorization(header).err(), Some(CredentialError::Missing));
+        }
+    }
+
+    #[test]
+    fn other_shapes_are_malformed() {
+        let k = key();
+        for header in [
+            format!("Bearer Bearer {k}"),
+            format!("Basic {k}"),
+            format!("Bearer {k}, Bearer {k}"),
+            format!("{k} {k}"),
+            "Bearer".to_owned(),
+            "Bearer ".to_owned() + "x",
+        ] {
+            assert_eq!(
+                from_authorization(Some(&header)).err(),
+                Some(CredentialError::Format(KeyFormatError::Malformed)),
+                "{header:?}"
+            );
+        }
+    }
+}

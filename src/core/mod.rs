@@ -1,0 +1,27 @@
+//! The pure core: every decision provgate makes, and nothing else.
+//!
+//! This module does no network or storage I/O and never reads a clock: the
+//! caller passes `now` and the bytes it fetched. That is what lets the whole
+//! decision path be tested natively and deterministically, while the Worker
+//! shell (`edge`) stays a thin sequence of I/O calls around it.
+
+#![deny(missing_docs)]
+
+pub mod audit;
+pub mod credential;
+pub mod decide;
+pub mod forward;
+pub mod key;
+pub mod lookup;
+pub mod outcome;
+pub mod record;
+pub mod scim;
+pub mod scope;
+pub mod time;
+
+pub use decide::{authorize, Grant};
+pub use key::{KeyId, ProvisioningKey};
+pub use outcome::{KeyRejection, Outcome};
+pub use record::KeyRecord;
+pub use scim::{Action, Resource, ScimRequest};
+pub use time::UnixMillis;

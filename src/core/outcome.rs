@@ -1,0 +1,290 @@
+//! Every way a request can end, and the only mapping of each to the wire.
+//!
+//! One closed enum drives the HTTP status, the SCIM error body (RFC 7644
+//! §3.12), the `WWW-Authenticate` header, the audit log's `reason` and the
+//! operator's hint. Adding a variant forces every one of those to be decided.
+
+use super::credential::CredentialError;
+use super::key::KeyFormatError;
+use super::scim::PathError;
+use serde_json::json;
+
+/// The SCIM error message schema.
+pub const SCIM_ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+/// Why a presented key was refused. On the wire the four "known format"
+/// reasons look identical, so a caller cannot learn whether a key exists;
+/// only the audit log tells them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyRejection {
+    /// Not shaped like a provgate key (wrong scheme, prefix, length or alphabet).
+    Malformed,
+    /// Shaped like a key, but its checksum is wrong: a typo or truncated copy.
+    BadChecksum,
+    /// Well-formed, but no record exists for it.
+    Unknown,
+    /// The record says revoked.
+    Revoked,
+    /// Past its `expires_at`.
+    Expired,
+    /// Before its `not_before`.
+    NotYetValid,
+}
+
+/// How a request ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Forwarded; the origin answered with this status.
+    Forwarded {
+        /// The origin's HTTP status, passed through unchanged.
+        origin_status: u16,
+    },
+    /// The path is outside the SCIM base path or has no SCIM shape.
+    NotFound,
+    /// The path is spelled ambiguously (see `scim`), so it is refused.
+    PathNotCanonical(&'static str),
+    /// The endpoint does not take this method, or a method override was sent.
+    MethodNotAllowed,
+    /// The request body is larger than the configured limit.
+    BodyTooLarge,
+    /// No credential was sent.
+    MissingCredentials,
+    /// A credential was sent and refused.
+    InvalidKey(KeyRejection),
+    /// The key's stored record cannot be decoded; denied (fail closed).
+    RecordMalformed,
+    /// The key is valid but its scopes do not cover this request.
+    InsufficientScope,
+    /// KV could not be read; denied (fail closed).
+    KeyStoreUnavailable,
+    /// A required setting (`PEPPER`, `ORIGIN_URL`) is missing or invalid.
+    Misconfigured,
+    /// The origin could not be reached (connection refused, reset, DNS).
+    OriginUnreachable,
+    /// The origin did not answer within `ORIGIN_TIMEOUT_MS`.
+    OriginTimeout,
+}
+
+/// Whether the edge let the request through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Forwarded to the origin.
+    Allow,
+    /// Answered by the edge.
+    Deny,
+}
+
+impl From<PathError> for Outcome {
+    fn from(e: PathError) -> Self {
+        match e {
+            PathError::NotCanonical(why) => Outcome::PathNotCanonical(why),
+            PathError::NotFound => Outcome::NotFound,
+            PathError::MethodNotAllowed => Outcome::MethodNotAllowed,
+        }
+    }
+}
+
+impl From<CredentialError> for Outcome {
+    fn from(e: CredentialError) -> Self {
+        match e {
+            CredentialError::Missing => Outcome::MissingCredentials,
+            CredentialError::Format(KeyFormatError::Malformed) => Outcome::InvalidKey(KeyRejection::Malformed),
+            CredentialError::Format(KeyFormatError::BadChecksum) => Outcome::InvalidKey(KeyRejection::BadChecksum),
+        }
+    }
+}
+
+const INVALID_KEY_DETAIL: &str = "The provisioning key is not valid: it is unknown, revoked, expired or not yet valid. \
+Ask the service provider for a new key and update it in your identity provider.";
+
+impl Outcome {
+    /// Allow or deny, for the audit log.
+    pub fn decision(&self) -> Decision {
+        match self {
+            Outcome::Forwarded { .. } => Decision::Allow,
+            _ => Decision::Deny,
+        }
+    }
+
+    /// The HTTP status the IdP receives.
+    pub fn status(&self) -> u16 {
+        match self {
+            Outcome::Forwarded { origin_status } => *origin_status,
+            Outcome::PathNotCanonical(_) => 400,
+            Outcome::MissingCredentials | Outcome::InvalidKey(_) => 401,
+            Outcome::InsufficientScope => 403,
+            Outcome::NotFound => 404,
+            Outcome::MethodNotAllowed => 405,
+            Outcome::BodyTooLarge => 413,
+            Outcome::RecordMalformed | Outcome::Misconfigured => 500,
+            Outcome::OriginUnreachable => 502,
+            Outcome::KeyStoreUnavailable => 503,
+            Outcome::OriginTimeout => 504,
+        }
+    }
+
+    /// The stable reason code in the audit log (`snake_case`).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Outcome::Forwarded { .. } => "forwarded",
+            Outcome::NotFound => "not_found",
+            Outcome::PathNotCanonical(_) => "path_not_canonical",
+            Outcome::MethodNotAllowed => "method_not_allowed",
+            Outcome::BodyTooLarge => "body_too_large",
+            Outcome::MissingCredentials => "missing_credentials",
+            Outcome::InvalidKey(KeyRejection::Malformed) => "key_malformed",
+            Outcome::InvalidKey(KeyRejection::BadChecksum) => "key_bad_checksum",
+            Outcome::InvalidKey(KeyRejection::Unknown) => "key_unknown",
+            Outcome::InvalidKey(KeyRejection::Revoked) => "key_revoked",
+            Outcome::InvalidKey(KeyRejection::Expired) => "key_expired",
+            Outcome::InvalidKey(KeyRejection::NotYetValid) => "key_not_yet_valid",
+            Outcome::RecordMalformed => "record_malformed",
+            Outcome::InsufficientScope => "insufficient_scope",
+            Outcome::KeyStoreUnavailable => "key_store_unavailable",
+            Outcome::Misconfigured => "misconfigured",
+            Outcome::OriginUnreachable => "origin_unreachable",
+            Outcome::OriginTimeout => "origin_timeout",
+        }
+    }
+
+    /// What the IdP admin reads in the SCIM error's `detail`.
+    pub fn detail(&self) -> &'static str {
+        match self {
+            Outcome::Forwarded { .. } => "",
+            Outcome::NotFound => "No SCIM endpoint at this path. The base URL should end with the SCIM base path (by default /scim/v2).",
+            Outcome::PathNotCanonical(why) => why,
+            Outcome::MethodNotAllowed => "This SCIM endpoint does not accept this HTTP method (method overrides are not accepted).",
+            Outcome::BodyTooLarge => "The request body is larger than this service accepts.",
+            Outcome::MissingCredentials => "No provisioning key was sent. Send it in the Authorization header, as 'Bearer <key>' or as the bare key.",
+            Outcome::InvalidKey(KeyRejection::Malformed) => "The Authorization header does not hold a provisioning key. Send 'Bearer pvk_…' or the bare 'pvk_…' key, exactly once, with nothing else.",
+            Outcome::InvalidKey(KeyRejection::BadChecksum) => "The provisioning key has a typo or was cut short (its checksum does not match). Copy the whole key again.",
+            Outcome::InvalidKey(_) => INVALID_KEY_DETAIL,
+            Outcome::RecordMalformed => "The stored record of this provisioning key cannot be read. Contact the service provider.",
+            Outcome::InsufficientScope => "The provisioning key is valid but not allowed to perform this operation. Ask the service provider for a key with the needed scope.",
+            Outcome::KeyStoreUnavailable => "The key store is temporarily unavailable. Retry later.",
+            Outcome::Misconfigured => "The service is misconfigured. Contact the service provider.",
+            Outcome::OriginUnreachable => "The SCIM service behind this edge could not be reached. Retry later.",
+            Outcome::OriginTimeout => "The SCIM service behind this edge did not answer in time. Retry later.",
+        }
+    }
+
+    /// What the operator should check, for logs and the doctor page.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            Outcome::Forwarded { .. } => "",
+            Outcome::NotFound | Outcome::PathNotCanonical(_) => "check the IdP's base URL",
+            Outcome::MethodNotAllowed => "the client used a method SCIM does not define here",
+            Outcome::BodyTooLarge => "raise MAX_BODY_BYTES or have the IdP send smaller requests",
+            Outcome::MissingCredentials => "the IdP sent no Authorization header",
+            Outcome::InvalidKey(KeyRejection::Malformed) => "the header is not a key: 'Bearer' pasted twice, or the wrong secret",
+            Outcome::InvalidKey(KeyRejection::BadChecksum) => "the key was mistyped or truncated",
+            Outcome::InvalidKey(KeyRejection::Unknown) => "no record for this key: wrong environment, other PEPPER, or never minted",
+            Outcome::InvalidKey(KeyRejection::Revoked) => "the key was revoked: mint a new one",
+            Outcome::InvalidKey(KeyRejection::Expired) => "the key expired: rotate it",
+            Outcome::InvalidKey(KeyRejection::NotYetValid) => "the key's not_before is in the future",
+            Outcome::RecordMalformed => "rewrite the key's KV record with `provgate key`",
+            Outcome::InsufficientScope => "mint a key with the scope this operation needs",
+            Outcome::KeyStoreUnavailable => "the KEYS binding is missing or KV is failing",
+            Outcome::Misconfigured => "set the PEPPER secret and the ORIGIN_URL variable",
+            Outcome::OriginUnreachable => "check ORIGIN_URL and that the origin is up",
+            Outcome::OriginTimeout => "the origin is slow: check it, or raise ORIGIN_TIMEOUT_MS",
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge for 401s (RFC 6750 §3).
+    pub fn www_authenticate(&self) -> Option<&'static str> {
+        match self {
+            Outcome::MissingCredentials => Some(r#"Bearer realm="provgate""#),
+            Outcome::InvalidKey(_) => Some(r#"Bearer realm="provgate", error="invalid_token""#),
+            _ => None,
+        }
+    }
+
+    /// The RFC 7644 §3.12 `scimType`, where one fits.
+    pub fn scim_type(&self) -> Option<&'static str> {
+        match self {
+            Outcome::PathNotCanonical(_) => Some("invalidValue"),
+            _ => None,
+        }
+    }
+
+    /// The SCIM error body, naming the request id so that an IdP admin can
+    /// quote it to the operator. `None` for a forwarded request.
+    pub fn error_body(&self, request_id: &str) -> Option<String> {
+        if self.decision() == Decision::Allow {
+            return None;
+        }
+        let mut body = json!({
+            "schemas": [SCIM_ERROR_SCHEMA],
+            "status": self.status().to_string(),
+            "detail": format!("{} (request id {request_id})", self.detail()),
+        });
+        if let Some(t) = self.scim_type() {
+            body["scimType"] = t.into();
+        }
+        Some(body.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn every_denial() -> Vec<Outcome> {
+        use KeyRejection::*;
+        let mut all = vec![
+            Outcome::NotFound,
+            Outcome::PathNotCanonical("x"),
+            Outcome::MethodNotAllowed,
+            Outcome::BodyTooLarge,
+            Outcome::MissingCredentials,
+            Outcome::RecordMalformed,
+            Outcome::InsufficientScope,
+            Outcome::KeyStoreUnavailable,
+            Outcome::Misconfigured,
+            Outcome::OriginUnreachable,
+            Outcome::OriginTimeout,
+        ];
+        all.extend([Malformed, BadChecksum, Unknown, Revoked, Expired, NotYetValid].map(Outcome::InvalidKey));
+        all
+    }
+
+    #[test]
+    fn every_denial_has_a_scim_error_body_reason_and_hint() {
+        let mut reasons = std::collections::HashSet::new();
+        for o in every_denial() {
+            let body: serde_json::Value = serde_json::from_str(&o.error_body("req1").unwrap()).unwrap();
+            assert_eq!(body["schemas"][0], SCIM_ERROR_SCHEMA);
+            assert_eq!(body["status"], o.status().to_string(), "status is a string");
+            assert!(body["detail"].as_str().unwrap().contains("req1"));
+            assert!((400..600).contains(&o.status()));
+            assert!(!o.hint().is_empty());
+            assert!(reasons.insert(o.reason()), "duplicate reason {}", o.reason());
+        }
+    }
+
+    #[test]
+    fn existence_is_not_revealed() {
+        use KeyRejection::*;
+        let wire = |r| {
+            let o = Outcome::InvalidKey(r);
+            (o.status(), o.www_authenticate(), o.detail())
+        };
+        assert_eq!(wire(Unknown), wire(Revoked));
+        assert_eq!(wire(Unknown), wire(Expired));
+        assert_eq!(wire(Unknown), wire(NotYetValid));
+        assert_eq!(wire(Unknown).1, Some(r#"Bearer realm="provgate", error="invalid_token""#));
+    }
+
+    #[test]
+    fn status_codes() {
+        assert_eq!(Outcome::MissingCredentials.www_authenticate(), Some(r#"Bearer realm="provgate""#));
+        assert_eq!(Outcome::MissingCredentials.status(), 401);
+        assert_eq!(Outcome::InsufficientScope.status(), 403);
+        assert_eq!(Outcome::OriginUnreachable.status(), 502);
+        assert_eq!(Outcome::OriginTimeout.status(), 504);
+        assert_eq!(Outcome::KeyStoreUnavailable.status(), 503);
+        assert_eq!(Outcome::Forwarded { origin_status: 201 }.status(), 201);
+        assert_eq!(Outcome::Forwarded { origin_status: 201 }.error_body("r"), None);
+    }
+}

@@ -1,0 +1,193 @@
+//! The KV record of a key: versioned JSON, decoded strictly.
+//!
+//! ```json
+//! {"v":1,"key_id":"key_3mXq…","label":"Okta production","tenant":"acme",
+//!  "scopes":["users:read","users:write"],"status":"active",
+//!  "created_at":"2026-11-29T08:00:00Z","not_before":null,"expires_at":"2027-02-27T08:00:00Z"}
+//! ```
+//!
+//! Unknown fields are ignored, so newer writers can add fields that older
+//! edges do not know. Anything else that is off (wrong version, unknown
+//! status, bad scope, bad key id or tenant) makes the record undecodable,
+//! and an undecodable record denies: fail closed.
+
+use super::key::KeyId;
+use super::scope::Scope;
+use super::time::UnixMillis;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The record format this code reads and writes.
+pub const RECORD_VERSION: u32 = 1;
+
+/// Whether a key may still be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Usable within its validity window.
+    Active,
+    /// Permanently refused.
+    Revoked,
+}
+
+/// A key's record, as stored under its hashed name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    /// The key's public id.
+    pub key_id: KeyId,
+    /// Operator's description (e.g. "Okta production").
+    pub label: String,
+    /// The customer tenant the key belongs to, if any.
+    pub tenant: Option<String>,
+    /// What the key may do.
+    pub scopes: Vec<Scope>,
+    /// Active or revoked.
+    pub status: Status,
+    /// When it was minted.
+    pub created_at: UnixMillis,
+    /// Refused before this instant.
+    pub not_before: Option<UnixMillis>,
+    /// Refused from this instant on.
+    pub expires_at: Option<UnixMillis>,
+}
+
+/// Why a stored record cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordError(String);
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The JSON shape; kept apart from [`KeyRecord`] so that validation
+/// happens once, at decode time.
+#[derive(Serialize, Deserialize)]
+struct Wire {
+    v: u32,
+    key_id: String,
+    #[serde(default)]
+    label: String,
+    #[serde(default)]
+    tenant: Option<String>,
+    scopes: Vec<String>,
+    status: Status,
+    created_at: UnixMillis,
+    #[serde(default)]
+    not_before: Option<UnixMillis>,
+    #[serde(default)]
+    expires_at: Option<UnixMillis>,
+}
+
+/// Tenants travel in a header to the origin, so they are restricted to a
+/// safe alphabet: letters, digits and `._:@-`, 1 to 128 characters.
+pub fn valid_tenant(tenant: &str) -> bool {
+    (1..=128).contains(&tenant.len())
+        && tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:@-".contains(&b))
+}
+
+impl KeyRecord {
+    /// Decodes and validates a stored record.
+    pub fn decode(bytes: &[u8]) -> Result<Self, RecordError> {
+        let wire: Wire = serde_json::from_slice(bytes).map_err(|e| RecordError(format!("not a key record: {e}")))?;
+        if wire.v != RECORD_VERSION {
+            return Err(RecordError(format!("unsupported record version {}", wire.v)));
+        }
+        let key_id = KeyId::parse(&wire.key_id).ok_or_else(|| RecordError("invalid key_id".into()))?;
+        if let Some(t) = &wire.tenant {
+            if !valid_tenant(t) {
+                return Err(RecordError("invalid tenant".into()));
+            }
+        }
+        let scopes = wire
+            .scopes
+            .iter()
+            .map(|s| s.parse::<Scope>().map_err(|e| RecordError(e.to_string())))
+            .collect::<Result<_, _>>()?;
+        Ok(Self {
+            key_id,
+            label: wire.label,
+            tenant: wire.tenant,
+            scopes,
+            status: wire.status,
+            created_at: wire.created_at,
+            not_before: wire.not_before,
+            expires_at: wire.expires_at,
+        })
+    }
+
+    /// Encodes the record as stored.
+    pub fn encode(&self) -> String {
+        let wire = Wire {
+            v: RECORD_VERSION,
+            key_id: self.key_id.as_str().to_owned(),
+            label: self.label.clone(),
+            tenant: self.tenant.clone(),
+            scopes: self.scopes.iter().map(Scope::to_string).collect(),
+            status: self.status,
+            created_at: self.created_at,
+            not_before: self.not_before,
+            expires_at: self.expires_at,
+        };
+        serde_json::to_string(&wire).expect("a record always serialises")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> KeyRecord {
+        KeyRecord {
+            key_id: KeyId::parse("key_abc123").unwrap(),
+            label: "Okta \"prod\"".into(),
+            tenant: Some("acme".into()),
+            scopes: vec![Scope::Read("users".into()), Scope::All],
+            status: Status::Active,
+            created_at: UnixMillis(1_795_939_200_000),
+            not_before: None,
+            expires_at: Some(UnixMillis(1_803_715_200_000)),
+        }
+    }
+
+    #[test]
+    fn round_trips() {
+        let r = sample();
+        assert_eq!(KeyRecord::decode(r.encode().as_bytes()), Ok(r));
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored() {
+        let mut json: serde_json::Value = serde_json::from_str(&sample().encode()).unwrap();
+        json["rate_per_minute"] = 600.into();
+        assert_eq!(KeyRecord::decode(json.to_string().as_bytes()), Ok(sample()));
+    }
+
+    #[test]
+    fn anything_off_fails_to_decode() {
+        let base: serde_json::Value = serde_json::from_str(&sample().encode()).unwrap();
+        let variants: Vec<(&str, serde_json::Value)> = vec![
+            ("v", 2.into()),
+            ("v", "1".into()),
+            ("status", "suspended".into()),
+            ("status", serde_json::Value::Null),
+            ("scopes", serde_json::json!(["users:admin"])),
+            ("scopes", "users:read".into()),
+            ("key_id", "key_a\r\nX-Evil: 1".into()),
+            ("key_id", serde_json::Value::Null),
+            ("tenant", "acme\r\n".into()),
+            ("tenant", "".into()),
+            ("created_at", "yesterday".into()),
+            ("expires_at", 1_803_715_200.into()),
+        ];
+        for (field, value) in variants {
+            let mut json = base.clone();
+            json[field] = value.clone();
+            assert!(KeyRecord::decode(json.to_string().as_bytes()).is_err(), "{field} = {value}");
+        }
+        for junk in [&b""[..], b"null", b"[]", b"{", b"\xff"] {
+            assert!(KeyRecord::decode(junk).is_err());
+        }
+    }
+}

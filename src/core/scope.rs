@@ -1,0 +1,156 @@
+//! What a key may do: its scopes, and the one function that checks them.
+//!
+//! | scope | grants |
+//! |---|---|
+//! | `*` | everything |
+//! | `<resource>:read` | GET/HEAD and POST `…/.search` on that resource (`users`, `groups`, or a custom type's lowercase name) |
+//! | `<resource>:write` | POST, PUT, PATCH, DELETE on that resource |
+//! | `me` | `/Me`, any method |
+//! | (any valid key) | the discovery endpoints |
+//!
+//! `/Bulk` and root `POST /.search` need `*` for now: they touch several
+//! resources in one request, and per-operation checks are not built yet.
+
+use super::scim::{Action, Resource, ScimRequest};
+use std::fmt;
+use std::str::FromStr;
+
+/// One scope of a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// `*`: every operation.
+    All,
+    /// `me`: the `/Me` endpoint.
+    Me,
+    /// `<resource>:read`
+    Read(String),
+    /// `<resource>:write`
+    Write(String),
+}
+
+/// A scope string that is not in the grammar above.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidScope(pub String);
+
+impl fmt::Display for InvalidScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid scope {:?}: expected '*', 'me' or '<resource>:read|write' (e.g. users:read)", self.0)
+    }
+}
+
+impl FromStr for Scope {
+    type Err = InvalidScope;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let invalid = || InvalidScope(text.to_owned());
+        match text {
+            "*" => return Ok(Scope::All),
+            "me" => return Ok(Scope::Me),
+            _ => {}
+        }
+        let (resource, access) = text.split_once(':').ok_or_else(invalid)?;
+        let mut chars = resource.chars();
+        let name_ok = resource.len() <= 64
+            && chars.next().is_some_and(|c| c.is_ascii_lowercase())
+            && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        match access {
+            "read" if name_ok => Ok(Scope::Read(resource.to_owned())),
+            "write" if name_ok => Ok(Scope::Write(resource.to_owned())),
+            _ => Err(invalid()),
+        }
+    }
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scope::All => f.write_str("*"),
+            Scope::Me => f.write_str("me"),
+            Scope::Read(r) => write!(f, "{r}:read"),
+            Scope::Write(r) => write!(f, "{r}:write"),
+        }
+    }
+}
+
+/// Parses a comma-separated list, as the CLI takes it.
+pub fn parse_list(text: &str) -> Result<Vec<Scope>, InvalidScope> {
+    text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::parse).collect()
+}
+
+/// Whether `scopes` allow `request`.
+///
+/// ```
+/// use provgate::core::{scim::classify, scope::{parse_list, permits}};
+/// let scopes = parse_list("users:read").unwrap();
+/// assert!(permits(&scopes, &classify("GET", "/Users").unwrap()));
+/// assert!(!permits(&scopes, &classify("POST", "/Users").unwrap()));
+/// ```
+pub fn permits(scopes: &[Scope], request: &ScimRequest) -> bool {
+    if scopes.contains(&Scope::All) || request.resource.is_discovery() {
+        return true;
+    }
+    match &request.resource {
+        Resource::Me => scopes.contains(&Scope::Me),
+        Resource::Bulk | Resource::RootSearch => false,
+        resource => {
+            let name = resource.scope_name();
+            scopes.iter().any(|s| match (s, request.action) {
+                (Scope::Read(r), Action::Read) | (Scope::Write(r), Action::Write) => *r == name,
+                _ => false,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::scim::classify;
+
+    fn allowed(scopes: &str, method: &str, path: &str) -> bool {
+        permits(&parse_list(scopes).unwrap(), &classify(method, path).unwrap())
+    }
+
+    #[test]
+    fn read_and_write_are_separate() {
+        assert!(allowed("users:read", "GET", "/Users/1"));
+        assert!(allowed("users:read", "POST", "/Users/.search"));
+        assert!(!allowed("users:read", "PATCH", "/Users/1"));
+        assert!(allowed("users:write", "PATCH", "/Users/1"));
+        assert!(!allowed("users:write", "GET", "/Users/1"));
+        assert!(!allowed("groups:read,groups:write", "GET", "/Users"));
+    }
+
+    #[test]
+    fn custom_resources_use_their_lowercase_name() {
+        assert!(allowed("devices:read", "GET", "/Devices"));
+        assert!(!allowed("devices:read", "DELETE", "/Devices/1"));
+    }
+
+    #[test]
+    fn discovery_is_open_to_any_valid_key_and_me_needs_its_scope() {
+        assert!(allowed("", "GET", "/Schemas"));
+        assert!(allowed("users:read", "GET", "/ServiceProviderConfig"));
+        assert!(!allowed("users:read,users:write", "GET", "/Me"));
+        assert!(allowed("me", "GET", "/Me"));
+    }
+
+    #[test]
+    fn multi_resource_endpoints_need_star() {
+        assert!(!allowed("users:write,groups:write", "POST", "/Bulk"));
+        assert!(!allowed("users:read,groups:read", "POST", "/.search"));
+        assert!(allowed("*", "POST", "/Bulk"));
+        assert!(allowed("*", "POST", "/.search"));
+    }
+
+    #[test]
+    fn grammar() {
+        assert_eq!(parse_list(" users:read , *,me").unwrap(), vec![Scope::Read("users".into()), Scope::All, Scope::Me]);
+        for bad in ["Users:read", "users:admin", "users", ":read", "users:read:x", "9x:read", "**"] {
+            assert!(bad.parse::<Scope>().is_err(), "{bad}");
+        }
+        for s in ["*", "me", "users:read", "groups:write", "x_y-1:read"] {
+            assert_eq!(s.parse::<Scope>().unwrap().to_string(), s);
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! Time as a plain number the caller supplies.
+//!
+//! The core never reads a clock: the edge passes `Date.now()` and the CLI
+//! passes the system time. Records store RFC 3339 strings so that operators
+//! can read and write them by hand.
+
+use serde::{de, Deserialize, Deserializer, Serialize, Serializer};
+use std::time::{Duration, UNIX_EPOCH};
+
+/// Milliseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnixMillis(pub u64);
+
+impl UnixMillis {
+    /// Parses an RFC 3339 timestamp such as `2026-11-29T08:00:00Z`.
+    pub fn parse_rfc3339(text: &str) -> Option<Self> {
+        let t = humantime::parse_rfc3339(text).ok()?;
+        let since = t.duration_since(UNIX_EPOCH).ok()?;
+        u64::try_from(since.as_millis()).ok().map(Self)
+    }
+
+    /// Formats as RFC 3339 in UTC, to the second.
+    pub fn to_rfc3339(self) -> String {
+        humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(self.0)).to_string()
+    }
+
+    /// This instant plus a duration, saturating.
+    pub fn plus(self, d: Duration) -> Self {
+        Self(self.0.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)))
+    }
+}
+
+/// Parses an operator's duration: `90d`, `24h`, `30m`, `1w` (humantime syntax).
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    humantime::parse_duration(text).ok().filter(|d| !d.is_zero())
+}
+
+impl Serialize for UnixMillis {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_rfc3339())
+    }
+}
+
+impl<'de> Deserialize<'de> for UnixMillis {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <&str>::deserialize(d)?;
+        Self::parse_rfc3339(text).ok_or_else(|| de::Error::custom("expected an RFC 3339 timestamp"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_round_trips_to_the_second() {
+        let t = UnixMillis::parse_rfc3339("2026-11-29T08:00:00Z").unwrap();
+        assert_eq!(t, UnixMillis(1_795_939_200_000));
+        assert_eq!(t.to_rfc3339(), "2026-11-29T08:00:00Z");
+        assert_eq!(UnixMillis::parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn durations_read_like_an_operator_writes_them() {
+        assert_eq!(parse_duration("90d"), Some(Duration::from_secs(90 * 86_400)));
+        assert_eq!(parse_duration("24h"), Some(Duration::from_secs(86_400)));
+        assert_eq!(parse_duration("0s"), None);
+        assert_eq!(parse_duration("soon"), None);
+    }
+}
