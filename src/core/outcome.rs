@@ -47,6 +47,8 @@ pub enum Outcome {
     MethodNotAllowed,
     /// The request body is larger than the configured limit.
     BodyTooLarge,
+    /// The request body could not be read (the client went away mid-body).
+    BodyUnreadable,
     /// No credential was sent.
     MissingCredentials,
     /// A credential was sent and refused.
@@ -110,7 +112,7 @@ impl Outcome {
     pub fn status(&self) -> u16 {
         match self {
             Outcome::Forwarded { origin_status } => *origin_status,
-            Outcome::PathNotCanonical(_) => 400,
+            Outcome::PathNotCanonical(_) | Outcome::BodyUnreadable => 400,
             Outcome::MissingCredentials | Outcome::InvalidKey(_) => 401,
             Outcome::InsufficientScope => 403,
             Outcome::NotFound => 404,
@@ -131,6 +133,7 @@ impl Outcome {
             Outcome::PathNotCanonical(_) => "path_not_canonical",
             Outcome::MethodNotAllowed => "method_not_allowed",
             Outcome::BodyTooLarge => "body_too_large",
+            Outcome::BodyUnreadable => "body_unreadable",
             Outcome::MissingCredentials => "missing_credentials",
             Outcome::InvalidKey(KeyRejection::Malformed) => "key_malformed",
             Outcome::InvalidKey(KeyRejection::BadChecksum) => "key_bad_checksum",
@@ -155,6 +158,7 @@ impl Outcome {
             Outcome::PathNotCanonical(why) => why,
             Outcome::MethodNotAllowed => "This SCIM endpoint does not accept this HTTP method (method overrides are not accepted).",
             Outcome::BodyTooLarge => "The request body is larger than this service accepts.",
+            Outcome::BodyUnreadable => "The request body could not be read completely. Retry the request.",
             Outcome::MissingCredentials => "No provisioning key was sent. Send it in the Authorization header, as 'Bearer <key>' or as the bare key.",
             Outcome::InvalidKey(KeyRejection::Malformed) => "The Authorization header does not hold a provisioning key. Send 'Bearer pvk_…' or the bare 'pvk_…' key, exactly once, with nothing else.",
             Outcome::InvalidKey(KeyRejection::BadChecksum) => "The provisioning key has a typo or was cut short (its checksum does not match). Copy the whole key again.",
@@ -175,6 +179,7 @@ impl Outcome {
             Outcome::NotFound | Outcome::PathNotCanonical(_) => "check the IdP's base URL",
             Outcome::MethodNotAllowed => "the client used a method SCIM does not define here",
             Outcome::BodyTooLarge => "raise MAX_BODY_BYTES or have the IdP send smaller requests",
+            Outcome::BodyUnreadable => "the client closed the connection while sending the body",
             Outcome::MissingCredentials => "the IdP sent no Authorization header",
             Outcome::InvalidKey(KeyRejection::Malformed) => "the header is not a key: 'Bearer' pasted twice, or the wrong secret",
             Outcome::InvalidKey(KeyRejection::BadChecksum) => "the key was mistyped or truncated",
@@ -237,6 +242,7 @@ mod tests {
             Outcome::PathNotCanonical("x"),
             Outcome::MethodNotAllowed,
             Outcome::BodyTooLarge,
+            Outcome::BodyUnreadable,
             Outcome::MissingCredentials,
             Outcome::RecordMalformed,
             Outcome::InsufficientScope,

@@ -1,0 +1,81 @@
+//! `provgate key mint`.
+
+use super::{pepper, wrangler, Emit, Target};
+use crate::core::key::{KeyId, ProvisioningKey};
+use crate::core::lookup::record_name;
+use crate::core::record::{valid_tenant, KeyRecord, Status};
+use crate::core::scope;
+use crate::core::time::{parse_duration, UnixMillis};
+use clap::Args;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[derive(Args)]
+pub struct MintArgs {
+    #[command(flatten)]
+    target: Target,
+    /// What the key is for, e.g. "Okta production".
+    #[arg(long)]
+    label: String,
+    /// The customer tenant the key belongs to.
+    #[arg(long)]
+    tenant: Option<String>,
+    /// Comma-separated scopes: `users:read,groups:write`, `me`, or `*`.
+    #[arg(long, default_value = "users:read,users:write,groups:read,groups:write")]
+    scopes: String,
+    /// Lifetime, e.g. `90d` or `24h`; without it the key does not expire.
+    #[arg(long)]
+    expires: Option<String>,
+}
+
+fn fill_random(buf: &mut [u8]) {
+    getrandom::getrandom(buf).expect("the operating system's random source is available");
+}
+
+pub fn run(args: MintArgs) -> Result<(), String> {
+    let now = UnixMillis(SystemTime::now().duration_since(UNIX_EPOCH).map_err(|e| e.to_string())?.as_millis() as u64);
+    // Records keep whole seconds; rounding here keeps `created_at` truthful.
+    let now = UnixMillis(now.0 / 1000 * 1000);
+    let scopes = scope::parse_list(&args.scopes).map_err(|e| e.to_string())?;
+    if scopes.is_empty() {
+        return Err("--scopes is empty: a key that may do nothing is useless".into());
+    }
+    if let Some(t) = &args.tenant {
+        if !valid_tenant(t) {
+            return Err(format!("invalid --tenant {t:?}: use letters, digits and ._:@- (1 to 128 characters)"));
+        }
+    }
+    let expires_at = match &args.expires {
+        None => None,
+        Some(text) => Some(now.plus(parse_duration(text).ok_or_else(|| format!("invalid --expires {text:?}: use e.g. 90d, 24h"))?)),
+    };
+    let pepper = pepper::load()?;
+
+    let key = ProvisioningKey::generate(fill_random);
+    let record = KeyRecord {
+        key_id: KeyId::generate(fill_random),
+        label: args.label,
+        tenant: args.tenant,
+        scopes,
+        status: Status::Active,
+        created_at: now,
+        not_before: None,
+        expires_at,
+    };
+    let name = record_name(&pepper, &key);
+    let value = record.encode();
+
+    match args.target.emit {
+        Some(Emit::Json) => {
+            let entry = serde_json::json!([{ "key": name, "value": value }]);
+            println!("{entry}");
+            // stdout is the pipeline's; the key goes to the operator only.
+            eprintln!("key id: {}\nkey:    {}", record.key_id, key.expose());
+        }
+        None => {
+            wrangler::put(args.target.remote, &name, &value)?;
+            println!("key id: {}\nkey:    {}", record.key_id, key.expose());
+            eprintln!("The key is shown once: paste it into the IdP now. Only its HMAC is stored.");
+        }
+    }
+    Ok(())
+}

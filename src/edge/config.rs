@@ -1,0 +1,58 @@
+//! The Worker's settings, read once per request from `[vars]` and secrets.
+
+use crate::core::Outcome;
+use worker::Env;
+
+/// Everything the pipeline needs from the environment.
+pub struct Config {
+    /// HMAC key for record names (secret `PEPPER`).
+    pub pepper: Vec<u8>,
+    /// Where SCIM calls go (`ORIGIN_URL`), e.g. `https://api.example.com/scim/v2`.
+    pub origin_url: String,
+    /// The origin's own `Authorization` value (secret `ORIGIN_AUTHORIZATION`).
+    pub origin_authorization: Option<String>,
+    /// The edge's SCIM base path (`SCIM_BASE_PATH`, default `/scim/v2`).
+    pub base_path: String,
+    /// How long to wait for the origin's response headers (`ORIGIN_TIMEOUT_MS`).
+    pub origin_timeout_ms: u64,
+    /// Largest request body accepted (`MAX_BODY_BYTES`).
+    pub max_body_bytes: usize,
+}
+
+/// The shortest pepper accepted: 32 characters (e.g. `openssl rand -hex 32` gives 64).
+const MIN_PEPPER_LEN: usize = 32;
+
+fn setting(env: &Env, name: &str) -> Option<String> {
+    env.secret(name).ok().map(|v| v.to_string()).filter(|v| !v.is_empty())
+}
+
+fn number<T: std::str::FromStr>(env: &Env, name: &str, default: T) -> Result<T, Outcome> {
+    match setting(env, name) {
+        None => Ok(default),
+        Some(v) => v.trim().parse().map_err(|_| Outcome::Misconfigured),
+    }
+}
+
+impl Config {
+    /// Reads and validates the settings; anything missing or invalid is
+    /// `Misconfigured`, which denies every request (fail closed).
+    pub fn from_env(env: &Env) -> Result<Self, Outcome> {
+        let pepper = setting(env, "PEPPER").filter(|p| p.len() >= MIN_PEPPER_LEN).ok_or(Outcome::Misconfigured)?;
+        let origin_url = setting(env, "ORIGIN_URL")
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+            .ok_or(Outcome::Misconfigured)?;
+        let base_path = setting(env, "SCIM_BASE_PATH").unwrap_or_else(|| "/scim/v2".into());
+        let base_path = base_path.trim_end_matches('/').to_owned();
+        if !base_path.starts_with('/') {
+            return Err(Outcome::Misconfigured);
+        }
+        Ok(Self {
+            pepper: pepper.into_bytes(),
+            origin_url,
+            origin_authorization: setting(env, "ORIGIN_AUTHORIZATION"),
+            base_path,
+            origin_timeout_ms: number(env, "ORIGIN_TIMEOUT_MS", 30_000)?,
+            max_body_bytes: number(env, "MAX_BODY_BYTES", 1_048_576)?,
+        })
+    }
+}

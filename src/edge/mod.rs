@@ -1,0 +1,16 @@
+//! The Workers shell: the only code that touches KV, `fetch` and the clock.
+//! It holds no policy; every decision is a call into [`crate::core`].
+
+mod config;
+mod log;
+mod origin;
+mod pipeline;
+mod respond;
+mod store;
+
+use worker::{event, Context, Env, Request, Response, Result};
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
+    Ok(pipeline::handle(req, &env).await)
+}

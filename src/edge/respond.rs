@@ -1,0 +1,27 @@
+//! Turning an outcome into the IdP's response.
+
+use crate::core::Outcome;
+use worker::{Headers, Response};
+
+/// The SCIM error response for a denial.
+pub fn error(outcome: &Outcome, request_id: &str) -> Response {
+    let body = outcome.error_body(request_id).unwrap_or_default();
+    let headers = Headers::new();
+    let _ = headers.set("content-type", "application/scim+json");
+    let _ = headers.set("cache-control", "no-store");
+    let _ = headers.set("x-request-id", request_id);
+    if let Some(challenge) = outcome.www_authenticate() {
+        let _ = headers.set("www-authenticate", challenge);
+    }
+    Response::builder().with_status(outcome.status()).with_headers(headers).fixed(body.into_bytes())
+}
+
+/// The origin's response, unchanged except for the edge's request id.
+pub fn passthrough(origin: Response, request_id: &str) -> Response {
+    let headers = Headers::new();
+    for (name, value) in origin.headers().entries() {
+        let _ = headers.append(&name, &value);
+    }
+    let _ = headers.set("x-request-id", request_id);
+    origin.with_headers(headers)
+}
