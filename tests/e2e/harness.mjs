@@ -1,0 +1,157 @@
+// End-to-end harness: the built wasm in workerd (via miniflare) in front of
+// real origins on loopback. Every server here binds 127.0.0.1 only.
+import { Miniflare } from "miniflare";
+import { spawn, spawnSync } from "node:child_process";
+import { createServer, request as httpRequest } from "node:http";
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const CLI = path.join(ROOT, "target/debug/provgate");
+const PYTHON = path.join(ROOT, ".venv/bin/python");
+
+export const randomSecret = () => randomBytes(24).toString("hex");
+
+/** scim2-server (waitress) on a free loopback port; resolves once it listens. */
+export async function startScimOrigin({ token }) {
+  const proc = spawn(PYTHON, [path.join(ROOT, "tests/origin/scim_origin.py"), "--port", "0", "--bearer-token", token], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  proc.stderr.on("data", (d) => (stderr += d));
+  const url = await new Promise((resolve, reject) => {
+    let out = "";
+    proc.stdout.on("data", (d) => {
+      out += d;
+      const m = out.match(/listening (\S+)/);
+      if (m) resolve(m[1]);
+    });
+    proc.on("exit", (code) => reject(new Error(`SCIM origin exited ${code}: ${stderr}`)));
+  });
+  return {
+    url,
+    async stop() {
+      proc.kill("SIGTERM");
+      if (proc.exitCode === null) await once(proc, "exit");
+    },
+  };
+}
+
+/**
+ * An origin that records every request it receives and answers with
+ * `respond(req)` (default 200 + a small SCIM ListResponse).
+ */
+export async function startRecordingOrigin(respond) {
+  const received = [];
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      const entry = { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() };
+      received.push(entry);
+      const r = respond?.(entry) ?? {};
+      if (r.hang) return; // never answer: for timeout tests
+      res.writeHead(r.status ?? 200, { "content-type": "application/scim+json", ...(r.headers ?? {}) });
+      res.end(r.body ?? JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], totalResults: 0, Resources: [] }));
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}/v2`,
+    received,
+    async stop() {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
+
+/** The built Worker in workerd. `kv: false` removes the KEYS binding. */
+export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, vars = {} }) {
+  const logs = [];
+  const bindings = { PEPPER: pepper, ORIGIN_URL: originUrl, SCIM_BASE_PATH: "/scim/v2", ...vars };
+  if (originAuthorization) bindings.ORIGIN_AUTHORIZATION = originAuthorization;
+  const mf = new Miniflare({
+    scriptPath: path.join(ROOT, "build/worker/shim.mjs"),
+    modules: true,
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+    ],
+    compatibilityDate: "2026-04-01",
+    kvNamespaces: kv ? ["KEYS"] : [],
+    bindings,
+    host: "127.0.0.1",
+    port: 0,
+    cf: false,
+    handleStructuredLogs: (entry) => {
+      logs.push(entry);
+    },
+  });
+  const url = (await mf.ready).toString().replace(/\/$/, "");
+  const auditLines = () =>
+    logs
+      .map((l) => l.message)
+      .filter((m) => m.startsWith("{"))
+      .map((m) => JSON.parse(m));
+  return {
+    mf,
+    url,
+    base: `${url}/scim/v2`,
+    logs,
+    auditLines,
+    /** The audit line of one request; logs arrive shortly after the response. */
+    async auditFor(requestId) {
+      for (let i = 0; i < 100; i++) {
+        const line = auditLines().find((l) => l.request_id === requestId);
+        if (line) return line;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error(`no audit line for request ${requestId}`);
+    },
+    kv: kv ? await mf.getKVNamespace("KEYS") : null,
+    async stop() {
+      await mf.dispose();
+    },
+  };
+}
+
+/**
+ * Mints a key with the real CLI (`--emit json`) and seeds its record.
+ * `edit(record)` may change the record before it is stored.
+ */
+export async function mintKey(edge, pepper, { label = "test", tenant, scopes = "*", expires, edit } = {}) {
+  const args = ["key", "mint", "--emit", "json", "--label", label, "--scopes", scopes];
+  if (tenant) args.push("--tenant", tenant);
+  if (expires) args.push("--expires", expires);
+  const run = spawnSync(CLI, args, { env: { ...process.env, PEPPER: pepper }, encoding: "utf8" });
+  if (run.status !== 0) throw new Error(`provgate key mint failed: ${run.stderr}`);
+  const [entry] = JSON.parse(run.stdout);
+  const key = run.stderr.match(/key:\s+(pvk_\S+)/)[1];
+  const keyId = run.stderr.match(/key id:\s+(key_\S+)/)[1];
+  let record = JSON.parse(entry.value);
+  if (edit) record = edit(record) ?? record;
+  if (edge?.kv) await edge.kv.put(entry.key, JSON.stringify(record));
+  return { key, keyId, name: entry.key, record };
+}
+
+/** A request with full control of headers (node:http, not fetch). */
+export function raw(url, { method = "GET", headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, headers }, (res) => {
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => {
+        const text = Buffer.concat(chunks).toString();
+        resolve({ status: res.statusCode, headers: res.headers, text, json: () => JSON.parse(text) });
+      });
+    });
+    req.on("error", reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}

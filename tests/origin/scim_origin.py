@@ -1,0 +1,62 @@
+"""A real SCIM origin for provgate's dev server and tests.
+
+It is scim2-server's own application (in-memory Users and Groups, filters,
+ETags, /Bulk, discovery), trusting X-Forwarded-* so that Location and
+meta.location name the edge, served by waitress (HTTP/1.1, keep-alive,
+chunked bodies) instead of wsgiref. Loopback only.
+
+    python scim_origin.py --port 0 --bearer-token TOKEN
+
+prints one line `listening http://127.0.0.1:PORT/v2` once it accepts.
+"""
+
+import argparse
+import os
+import secrets
+import sys
+
+import waitress
+from scim2_models import ScimProvider
+from scim2_server.applications.wsgi import ForwardedHeaders
+from scim2_server.memory import InMemoryStorage
+from scim2_server.service import ScimService
+from scim2_server.testserver.application import BEARER_TOKEN_SCHEME, BearerTokenApplication
+from scim2_server.utils import (
+    load_default_resource_types,
+    load_default_schemas,
+    load_default_service_provider_config,
+)
+
+
+def build_app(bearer_token):
+    config = load_default_service_provider_config()
+    if bearer_token:
+        config.authentication_schemes = [*(config.authentication_schemes or []), BEARER_TOKEN_SCHEME]
+    provider = ScimProvider.from_discovery(
+        load_default_schemas().values(), load_default_resource_types().values(), config=config
+    )
+    service = ScimService(provider, secret=os.environ.get("SCIM2_SERVER_SECRET") or secrets.token_urlsafe(32))
+    app = BearerTokenApplication(InMemoryStorage(), provider, service=service, bearer_tokens=[bearer_token] if bearer_token else [])
+    return ForwardedHeaders(app)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--bearer-token", default=None)
+    args = parser.parse_args()
+    server = waitress.create_server(
+        build_app(args.bearer_token), host="127.0.0.1", port=args.port, threads=8, backlog=1024, ident="scim-origin",
+        # The app's ForwardedHeaders middleware interprets them; waitress must not strip them.
+        clear_untrusted_proxy_headers=False,
+    )
+    print(f"listening http://127.0.0.1:{server.effective_port}/v2", flush=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()
