@@ -66,7 +66,7 @@ impl ProvisioningKey {
     }
 
     /// Makes a new key from a source of random bytes (the CLI passes
-    /// `getrandom`; tests pass a deterministic one).
+    /// the operating system's source; tests pass a deterministic one).
     pub fn generate(fill_random: impl FnMut(&mut [u8])) -> Self {
         let mut key = String::with_capacity(KEY_LEN);
         key.push_str(KEY_PREFIX);

@@ -269,6 +269,17 @@ mod tests {
         }
     }
 
+    /// docs/errors.md is the operator's reference: it must list every reason.
+    #[test]
+    fn every_reason_is_documented() {
+        let doc = include_str!("../../docs/errors.md");
+        let mut all = every_denial();
+        all.push(Outcome::Forwarded { origin_status: 200 });
+        for o in all {
+            assert!(doc.contains(&format!("| `{}` | ", o.reason())), "docs/errors.md lacks {}", o.reason());
+        }
+    }
+
     #[test]
     fn existence_is_not_revealed() {
         use KeyRejection::*;

@@ -1,0 +1,40 @@
+# provgate — make dev runs it locally, make test runs every test.
+SHELL := /bin/bash
+# worker-build would download these from GitHub; use the pinned local ones.
+export WASM_BINDGEN_BIN ?= $(HOME)/.cargo/bin/wasm-bindgen
+export WASM_OPT_BIN ?= $(CURDIR)/node_modules/.bin/wasm-opt
+export WRANGLER_SEND_METRICS := false
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+WASM_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
+E2E_TESTS := $(wildcard tests/e2e/*.test.mjs)
+
+.PHONY: dev test install build cli test-core test-e2e deploy-check clean
+
+## Run provgate locally: a real SCIM origin, a demo key, the edge on :8787.
+dev: install build cli
+	bash scripts/dev.sh
+
+## Run every test: core (cargo test) and end to end (workerd + real origins).
+test: install build cli test-core test-e2e
+
+install:
+	bash scripts/install.sh
+
+## The Worker bundle (build/): incremental, so wrangler's [build] step is cheap.
+build: build/worker/shim.mjs
+build/worker/shim.mjs: $(WASM_SOURCES)
+	worker-build --release
+	@printf 'wasm: %s bytes raw, %s bytes gzip\n' "$$(wc -c < build/index_bg.wasm)" "$$(gzip -9c build/index_bg.wasm | wc -c)"
+
+cli:
+	cargo build --quiet --bin provgate
+
+test-core:
+	cargo test
+
+test-e2e:
+	timeout 900 node --test --test-timeout=300000 $(E2E_TESTS)
+
+clean:
+	rm -rf build target .wrangler

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# `make dev`: a real SCIM origin on 127.0.0.1:8788, a demo key in the local
+# KV, and the edge on http://127.0.0.1:8787/scim/v2. Ctrl-C stops it all.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+EDGE_PORT=${EDGE_PORT:-8787}
+ORIGIN_PORT=${ORIGIN_PORT:-8788}
+
+# Local secrets live in .dev.vars (git-ignored), generated once.
+if [[ ! -f .dev.vars ]]; then
+  rand() { python3 -c 'import secrets; print(secrets.token_hex(32))'; }
+  cat > .dev.vars <<VARS
+# Local settings for \`make dev\` (wrangler reads this file). Never commit it.
+PEPPER=$(rand)
+ORIGIN_AUTHORIZATION=Bearer $(rand)
+ORIGIN_URL=http://127.0.0.1:${ORIGIN_PORT}/v2
+VARS
+  echo "[dev] wrote .dev.vars with a fresh PEPPER and origin token"
+fi
+origin_token=$(sed -n 's/^ORIGIN_AUTHORIZATION=Bearer //p' .dev.vars)
+origin_url=$(sed -n 's/^ORIGIN_URL=//p' .dev.vars)
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "[dev] stopped"
+}
+trap cleanup INT TERM EXIT
+
+.venv/bin/python tests/origin/scim_origin.py --port "$ORIGIN_PORT" --bearer-token "$origin_token" &
+pids+=($!)
+echo "[dev] SCIM origin (scim2-server) on ${origin_url}"
+
+key_out=$(./target/debug/provgate key mint --local --label "make dev demo" --scopes '*' 2>/dev/null)
+key=$(sed -n 's/^key: *//p' <<<"$key_out")
+key_id=$(sed -n 's/^key id: *//p' <<<"$key_out")
+
+node_modules/.bin/wrangler dev --local --ip 127.0.0.1 --port "$EDGE_PORT" \
+  --show-interactive-dev-session=false &
+pids+=($!)
+
+for _ in $(seq 1 120); do
+  curl -s -o /dev/null "http://127.0.0.1:${EDGE_PORT}/scim/v2/ServiceProviderConfig" && break
+  sleep 0.5
+done
+
+cat <<MSG
+
+[dev] provgate is serving http://127.0.0.1:${EDGE_PORT}/scim/v2
+[dev] demo key ${key_id} (scopes *):
+        ${key}
+[dev] try:
+        curl -s -H 'Authorization: Bearer ${key}' 'http://127.0.0.1:${EDGE_PORT}/scim/v2/Users?startIndex=1&count=2'
+[dev] mint another: ./target/debug/provgate key mint --local --label 'Okta test' --scopes users:read,users:write
+[dev] Ctrl-C stops everything.
+
+MSG
+wait

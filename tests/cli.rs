@@ -1,0 +1,60 @@
+//! The real `provgate` binary: what `key mint --emit json` prints is a KV
+//! entry the Worker will find and accept.
+use provgate::core::{key::ProvisioningKey, lookup::record_name, record::Status, KeyRecord};
+use std::process::Command;
+
+const PEPPER: &str = "0123456789abcdef0123456789abcdef-cli-test";
+
+fn mint(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_provgate"))
+        .args(["key", "mint", "--emit", "json"])
+        .args(args)
+        .env("PEPPER", PEPPER)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn emitted_entry_names_the_keys_hash_and_holds_a_valid_record() {
+    let out = mint(&["--label", "Okta prod", "--tenant", "acme", "--scopes", "users:read,groups:write", "--expires", "90d"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let key_text = stderr.lines().find_map(|l| l.strip_prefix("key:")).unwrap().trim();
+    let key_id = stderr.lines().find_map(|l| l.strip_prefix("key id:")).unwrap().trim();
+    assert!(!stdout.contains(key_text), "the key never goes to the pipeline's stdout");
+
+    let entries: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    let key = ProvisioningKey::parse(key_text).ok().expect("minted key parses");
+    assert_eq!(entries[0]["key"], record_name(PEPPER.as_bytes(), &key));
+    let record = KeyRecord::decode(entries[0]["value"].as_str().unwrap().as_bytes()).unwrap();
+    assert_eq!(record.key_id.as_str(), key_id);
+    assert_eq!(record.label, "Okta prod");
+    assert_eq!(record.tenant.as_deref(), Some("acme"));
+    assert_eq!(record.status, Status::Active);
+    assert_eq!(record.scopes.iter().map(ToString::to_string).collect::<Vec<_>>(), ["users:read", "groups:write"]);
+    let lifetime = record.expires_at.unwrap().0 - record.created_at.0;
+    assert_eq!(lifetime, 90 * 86_400_000);
+}
+
+#[test]
+fn bad_input_is_refused_with_a_clear_message() {
+    for (args, needle) in [
+        (vec!["--label", "x", "--scopes", "users:admin"], "invalid scope"),
+        (vec!["--label", "x", "--tenant", "a b"], "invalid --tenant"),
+        (vec!["--label", "x", "--expires", "soon"], "invalid --expires"),
+    ] {
+        let out = mint(&args);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(needle), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn two_mints_never_share_a_key_or_id() {
+    let a = String::from_utf8(mint(&["--label", "a"]).stderr).unwrap();
+    let b = String::from_utf8(mint(&["--label", "b"]).stderr).unwrap();
+    assert_ne!(a, b);
+}

@@ -1,0 +1,55 @@
+// Differential conformance: the third-party suite scim2-tester runs once
+// against the origin directly and once through the edge (each against a
+// fresh origin); every check must get the same verdict both ways.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import path from "node:path";
+import { ROOT, startEdge, startScimOrigin, mintKey, randomSecret } from "./harness.mjs";
+
+const SCIM2 = path.join(ROOT, ".venv/bin/scim2");
+
+/** Runs `scim2 test` and returns its verdicts as sorted "STATUS check" lines. */
+function runTester(url, authorization) {
+  return new Promise((resolve, reject) => {
+    const proc = spawn(SCIM2, ["--url", url, "test"], {
+      env: { ...process.env, SCIM_CLI_HEADERS: `Authorization: ${authorization}` },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    proc.stdout.on("data", (d) => (out += d));
+    proc.stderr.on("data", (d) => (out += d));
+    const timer = setTimeout(() => proc.kill("SIGKILL"), 120_000);
+    proc.on("error", reject);
+    proc.on("exit", (code) => {
+      clearTimeout(timer);
+      const verdicts = out
+        .split("\n")
+        .filter((l) => /^[A-Z]+ \S+$/.test(l))
+        .sort();
+      resolve({ code, verdicts, out });
+    });
+  });
+}
+
+test("scim2-tester gives the same verdict for every check through the edge as against the origin", { timeout: 300_000 }, async () => {
+  const pepper = randomSecret();
+  const token = randomSecret();
+  const direct = await startScimOrigin({ token });
+  const behind = await startScimOrigin({ token });
+  const edge = await startEdge({ originUrl: behind.url, originAuthorization: `Bearer ${token}`, pepper });
+  try {
+    const { key } = await mintKey(edge, pepper, { scopes: "*" });
+    const a = await runTester(direct.url, `Bearer ${token}`);
+    const b = await runTester(edge.base, `Bearer ${key}`);
+    assert.ok(a.verdicts.length >= 100, `the suite ran (${a.verdicts.length} checks):\n${a.out}`);
+    assert.deepEqual(b.verdicts, a.verdicts, `verdicts differ through the edge:\n${b.out}`);
+    assert.equal(b.code, a.code);
+    const failing = a.verdicts.filter((v) => !v.startsWith("SUCCESS")).length;
+    console.log(`# scim2-tester: ${a.verdicts.length} checks, ${failing} not SUCCESS, identical through the edge`);
+  } finally {
+    await edge.stop();
+    await direct.stop();
+    await behind.stop();
+  }
+});
