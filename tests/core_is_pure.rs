@@ -3,7 +3,7 @@ use std::fs;
 
 #[test]
 fn core_never_touches_the_runtime() {
-    let forbidden = ["worker::", "use worker", "SystemTime::now", "Instant::now", "Date::now", "getrandom", "std::fs", "std::net", "std::process", "std::env"];
+    let forbidden = ["worker::", "use worker", "SystemTime::now", "Instant::now", "Date::now", "getrandom", "std::fs", "TcpStream", "UdpSocket", "TcpListener", "std::process", "std::env"];
     let mut checked = 0;
     for entry in fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/core")).unwrap() {
         let path = entry.unwrap().path();

@@ -3,7 +3,7 @@
 use super::{pepper, wrangler, Emit, Target};
 use crate::core::key::{KeyId, ProvisioningKey};
 use crate::core::lookup::record_name;
-use crate::core::record::{valid_tenant, KeyRecord, Status};
+use crate::core::record::{parse_network, valid_tenant, KeyRecord, Status};
 use crate::core::scope;
 use crate::core::time::{parse_duration, UnixMillis};
 use clap::Args;
@@ -25,6 +25,10 @@ pub struct MintArgs {
     /// Lifetime, e.g. `90d` or `24h`; without it the key does not expire.
     #[arg(long)]
     expires: Option<String>,
+    /// Client networks allowed to use the key, comma-separated CIDRs or
+    /// addresses (`203.0.113.0/24,2001:db8::/32`); default: anywhere.
+    #[arg(long, value_delimiter = ',')]
+    allow_ip: Vec<String>,
 }
 
 fn fill_random(buf: &mut [u8]) {
@@ -41,13 +45,18 @@ pub fn run(args: MintArgs) -> Result<(), String> {
     }
     if let Some(t) = &args.tenant {
         if !valid_tenant(t) {
-            return Err(format!("invalid --tenant {t:?}: use letters, digits and ._:@- (1 to 128 characters)"));
+            return Err(format!("invalid --tenant {t:?}: a letter or digit, then letters, digits and ._- (at most 128)"));
         }
     }
     let expires_at = match &args.expires {
         None => None,
         Some(text) => Some(now.plus(parse_duration(text).ok_or_else(|| format!("invalid --expires {text:?}: use e.g. 90d, 24h"))?)),
     };
+    let allow_ips = args
+        .allow_ip
+        .iter()
+        .map(|n| parse_network(n).ok_or_else(|| format!("invalid --allow-ip {n:?}: use a CIDR such as 203.0.113.0/24 or an address")))
+        .collect::<Result<Vec<_>, _>>()?;
     let pepper = pepper::load()?;
 
     let key = ProvisioningKey::generate(fill_random);
@@ -60,6 +69,7 @@ pub fn run(args: MintArgs) -> Result<(), String> {
         created_at: now,
         not_before: None,
         expires_at,
+        allow_ips,
     };
     let name = record_name(&pepper, &key);
     let value = record.encode();

@@ -1,15 +1,18 @@
 //! The ordered checks between "a well-formed key" and "forward it".
 //!
 //! Order, cheapest and least revealing first: record found → decodable →
-//! not revoked → inside its validity window → scopes cover the request.
-//! Each step either yields what the next one needs or the [`Outcome`] that
-//! ends the request.
+//! not revoked → inside its validity window → client address allowed →
+//! scopes cover the request (and, for `/Bulk`, every operation). Each step
+//! either yields what the next one needs or the [`Outcome`] that ends the
+//! request.
 
+use super::bulk::BulkOperation;
 use super::outcome::{KeyRejection, Outcome};
 use super::record::{KeyRecord, Status};
 use super::scim::ScimRequest;
-use super::scope::permits;
+use super::scope::missing;
 use super::time::UnixMillis;
+use std::net::IpAddr;
 
 /// What a request that passed every check carries into forwarding and logs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +23,17 @@ pub struct Grant {
     pub tenant: Option<String>,
 }
 
+/// The facts about the request and deployment that checks depend on.
+#[derive(Debug, Clone)]
+pub struct Context<'a> {
+    /// The edge's clock, read once per request by the caller.
+    pub now: UnixMillis,
+    /// The caller's address (`CF-Connecting-IP`), if known.
+    pub client_ip: Option<IpAddr>,
+    /// The origin's resource types (lowercase), which root `/.search` reads.
+    pub resource_types: &'a [String],
+}
+
 /// Turns what KV returned for the key's hashed name into a record.
 /// A missing entry is an unknown key; an undecodable one denies.
 pub fn verify(stored: Option<&[u8]>) -> Result<KeyRecord, Outcome> {
@@ -27,37 +41,65 @@ pub fn verify(stored: Option<&[u8]>) -> Result<KeyRecord, Outcome> {
     KeyRecord::decode(bytes).map_err(|_| Outcome::RecordMalformed)
 }
 
-/// Decides whether `record` may perform `request` at `now`.
+/// Decides whether `record` may perform `request` in `ctx`.
 ///
 /// ```
-/// use provgate::core::{authorize, record::*, scim::classify, scope::Scope, KeyId, UnixMillis, Outcome, KeyRejection};
-/// let mut rec = KeyRecord { key_id: KeyId::parse("key_1").unwrap(), label: "okta".into(), tenant: None,
-///     scopes: vec![Scope::Read("users".into())], status: Status::Active,
+/// use provgate::core::{authorize, decide::Context, record::*, scim::classify, scope::Scope, KeyId, UnixMillis, Outcome, KeyRejection};
+/// let rec = KeyRecord { key_id: KeyId::parse("key_1").unwrap(), label: "okta".into(), tenant: None,
+///     scopes: vec![Scope::Read("users".into())], status: Status::Active, allow_ips: vec![],
 ///     created_at: UnixMillis(0), not_before: None, expires_at: Some(UnixMillis(1_000)) };
 /// let get = classify("GET", "/Users").unwrap();
-/// assert!(authorize(&rec, &get, UnixMillis(999)).is_ok());
-/// assert_eq!(authorize(&rec, &get, UnixMillis(1_000)).err(), Some(Outcome::InvalidKey(KeyRejection::Expired)));
+/// let at = |ms| Context { now: UnixMillis(ms), client_ip: None, resource_types: &[] };
+/// assert!(authorize(&rec, &get, &at(999)).is_ok());
+/// assert_eq!(authorize(&rec, &get, &at(1_000)).err(), Some(Outcome::InvalidKey(KeyRejection::Expired)));
 /// ```
-pub fn authorize(record: &KeyRecord, request: &ScimRequest, now: UnixMillis) -> Result<Grant, Outcome> {
+pub fn authorize(record: &KeyRecord, request: &ScimRequest, ctx: &Context<'_>) -> Result<Grant, Outcome> {
     if record.status == Status::Revoked {
         return Err(Outcome::InvalidKey(KeyRejection::Revoked));
     }
-    if record.not_before.is_some_and(|t| now < t) {
+    if record.not_before.is_some_and(|t| ctx.now < t) {
         return Err(Outcome::InvalidKey(KeyRejection::NotYetValid));
     }
-    if record.expires_at.is_some_and(|t| now >= t) {
+    if record.expires_at.is_some_and(|t| ctx.now >= t) {
         return Err(Outcome::InvalidKey(KeyRejection::Expired));
     }
-    if !permits(&record.scopes, request) {
-        return Err(Outcome::InsufficientScope);
+    if !record.allow_ips.is_empty() {
+        // An allowlisted key from an unknown address is denied: fail closed.
+        let ip = ctx.client_ip.map(unmap);
+        if !ip.is_some_and(|ip| record.allow_ips.iter().any(|net| net.contains(&ip))) {
+            return Err(Outcome::IpDenied);
+        }
+    }
+    if let Some(scope) = missing(&record.scopes, request, ctx.resource_types) {
+        return Err(Outcome::InsufficientScope { missing: scope.to_string(), bulk_id: None });
     }
     Ok(Grant { key_id: record.key_id.as_str().to_owned(), tenant: record.tenant.clone() })
+}
+
+/// Checks every operation of an authorised `/Bulk` request; the first one
+/// the key may not perform denies the whole request.
+pub fn authorize_bulk(record: &KeyRecord, ops: &[BulkOperation], ctx: &Context<'_>) -> Result<(), Outcome> {
+    for op in ops {
+        if let Some(scope) = missing(&record.scopes, &op.request, ctx.resource_types) {
+            let bulk_id = Some(op.bulk_id.clone().unwrap_or_else(|| format!("operation {}", op.index)));
+            return Err(Outcome::InsufficientScope { missing: scope.to_string(), bulk_id });
+        }
+    }
+    Ok(())
+}
+
+/// `::ffff:203.0.113.9` is the IPv4 client 203.0.113.9.
+fn unmap(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::{key::KeyId, scim::classify, scope::Scope};
+    use crate::core::{bulk::operations, key::KeyId, record::parse_network, scim::classify, scope::Scope};
 
     fn record() -> KeyRecord {
         KeyRecord {
@@ -69,7 +111,16 @@ mod tests {
             created_at: UnixMillis(0),
             not_before: Some(UnixMillis(100_000)),
             expires_at: Some(UnixMillis(200_000)),
+            allow_ips: vec![],
         }
+    }
+
+    fn at(ms: u64) -> Context<'static> {
+        Context { now: UnixMillis(ms), client_ip: None, resource_types: &[] }
+    }
+
+    fn scope_denied(missing: &str) -> Outcome {
+        Outcome::InsufficientScope { missing: missing.into(), bulk_id: None }
     }
 
     /// Records keep whole seconds, so the fixtures use them.
@@ -81,18 +132,51 @@ mod tests {
         let post = classify("POST", "/Users").unwrap();
         let active = record();
         let revoked = KeyRecord { status: Status::Revoked, ..record() };
+        let grant = Ok(Grant { key_id: "key_test".into(), tenant: Some("acme".into()) });
         let rows: Vec<(&KeyRecord, &ScimRequest, u64, Result<Grant, Outcome>)> = vec![
-            (&active, &get, 150_000, Ok(Grant { key_id: "key_test".into(), tenant: Some("acme".into()) })),
+            (&active, &get, 150_000, grant.clone()),
             (&active, &get, 99_999, Err(Outcome::InvalidKey(KeyRejection::NotYetValid))),
-            (&active, &get, 100_000, Ok(Grant { key_id: "key_test".into(), tenant: Some("acme".into()) })),
+            (&active, &get, 100_000, grant),
             (&active, &get, 200_000, Err(Outcome::InvalidKey(KeyRejection::Expired))),
-            (&active, &post, 150_000, Err(Outcome::InsufficientScope)),
+            (&active, &post, 150_000, Err(scope_denied("users:write"))),
             (&active, &post, 250_000, Err(Outcome::InvalidKey(KeyRejection::Expired))),
             (&revoked, &post, 250_000, Err(Outcome::InvalidKey(KeyRejection::Revoked))),
         ];
         for (i, (rec, req, now, want)) in rows.into_iter().enumerate() {
-            assert_eq!(authorize(rec, req, UnixMillis(now)), want, "row {i}");
+            assert_eq!(authorize(rec, req, &at(now)), want, "row {i}");
         }
+    }
+
+    #[test]
+    fn ip_allowlist_is_checked_before_scopes_and_fails_closed() {
+        let rec = KeyRecord {
+            allow_ips: vec![parse_network("203.0.113.0/24").unwrap(), parse_network("2001:db8::/32").unwrap()],
+            ..record()
+        };
+        let post = classify("POST", "/Users").unwrap();
+        let from = |ip: Option<&str>| Context { client_ip: ip.map(|i| i.parse().unwrap()), ..at(150_000) };
+        assert_eq!(authorize(&rec, &post, &from(Some("203.0.113.7"))), Err(scope_denied("users:write")));
+        assert_eq!(authorize(&rec, &post, &from(Some("::ffff:203.0.113.7"))), Err(scope_denied("users:write")));
+        assert_eq!(authorize(&rec, &post, &from(Some("2001:db8:1::5"))), Err(scope_denied("users:write")));
+        assert_eq!(authorize(&rec, &post, &from(Some("198.51.100.1"))), Err(Outcome::IpDenied));
+        assert_eq!(authorize(&rec, &post, &from(Some("2001:db9::1"))), Err(Outcome::IpDenied));
+        assert_eq!(authorize(&rec, &post, &from(None)), Err(Outcome::IpDenied));
+    }
+
+    #[test]
+    fn bulk_is_denied_by_its_first_forbidden_operation() {
+        let rec = KeyRecord { scopes: vec![Scope::Bulk, Scope::Write("users".into())], ..record() };
+        let ops = operations(br#"{"Operations":[{"method":"POST","path":"/Users","bulkId":"u"},{"method":"POST","path":"/Groups","bulkId":"g"}]}"#).unwrap();
+        assert_eq!(
+            authorize_bulk(&rec, &ops, &at(150_000)),
+            Err(Outcome::InsufficientScope { missing: "groups:write".into(), bulk_id: Some("g".into()) })
+        );
+        assert_eq!(authorize_bulk(&rec, &ops[..1], &at(150_000)), Ok(()));
+        let anonymous = operations(br#"{"Operations":[{"method":"DELETE","path":"/Groups/1"}]}"#).unwrap();
+        assert_eq!(
+            authorize_bulk(&rec, &anonymous, &at(150_000)),
+            Err(Outcome::InsufficientScope { missing: "groups:write".into(), bulk_id: Some("operation 0".into()) })
+        );
     }
 
     #[test]

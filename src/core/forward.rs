@@ -6,6 +6,9 @@
 //! dropped from the incoming request and, where the edge has a value,
 //! set fresh, so the origin can trust them.
 
+use super::outcome::Outcome;
+use super::record::valid_tenant;
+
 /// The parts of an absolute request URL, split by hand so that the path
 /// and query are seen exactly as the client sent them (no re-encoding).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +53,29 @@ pub fn origin_url(origin_base: &str, canonical_path: &str, query: Option<&str>) 
         url.push_str(q);
     }
     url
+}
+
+/// The origin base URL for a key: `ORIGIN_URL` with `{tenant}` replaced by
+/// the key's tenant. Tenants are validated when the record is decoded
+/// (letters, digits, `._-`, not starting with a dot), so the result cannot
+/// leave the intended host or path. A `{tenant}` URL and a key without a
+/// tenant deny: such a key must not reach any tenant.
+///
+/// ```
+/// use provgate::core::forward::origin_base;
+/// assert_eq!(origin_base("https://api.example.com/t/{tenant}/scim/v2", Some("acme")).unwrap(), "https://api.example.com/t/acme/scim/v2");
+/// assert!(origin_base("https://api.example.com/t/{tenant}/scim/v2", None).is_err());
+/// assert_eq!(origin_base("https://api.example.com/scim/v2", Some("acme")).unwrap(), "https://api.example.com/scim/v2");
+/// ```
+pub fn origin_base(template: &str, tenant: Option<&str>) -> Result<String, Outcome> {
+    const PLACEHOLDER: &str = "{tenant}";
+    if !template.contains(PLACEHOLDER) {
+        return Ok(template.to_owned());
+    }
+    match tenant {
+        Some(t) if valid_tenant(t) => Ok(template.replace(PLACEHOLDER, t)),
+        _ => Err(Outcome::TenantMissing),
+    }
 }
 
 /// The `X-Forwarded-Prefix` that makes the origin name the edge's URLs.
@@ -106,8 +132,9 @@ fn dropped(name: &str, named_by_connection: &[String]) -> bool {
 pub struct EdgeAssertions<'a> {
     /// This request's id.
     pub request_id: &'a str,
-    /// The public id of the key that was verified.
-    pub key_id: &'a str,
+    /// The public id of the key that was verified (none for a public
+    /// discovery request sent without a key).
+    pub key_id: Option<&'a str>,
     /// The key's tenant, if any.
     pub tenant: Option<&'a str>,
     /// The origin's own `Authorization` value, if configured.
@@ -134,7 +161,9 @@ pub fn origin_headers(incoming: &[(String, String)], edge: &EdgeAssertions<'_>) 
         set("authorization", auth);
     }
     set("x-request-id", edge.request_id);
-    set("x-provgate-key-id", edge.key_id);
+    if let Some(id) = edge.key_id {
+        set("x-provgate-key-id", id);
+    }
     if let Some(t) = edge.tenant {
         set("x-provgate-tenant", t);
     }
@@ -178,7 +207,7 @@ mod tests {
             h("user-agent", "Okta SCIM Client"),
         ];
         let edge = EdgeAssertions {
-            request_id: "r1", key_id: "key_a", tenant: Some("acme"), origin_authorization: Some("Bearer origin"),
+            request_id: "r1", key_id: Some("key_a"), tenant: Some("acme"), origin_authorization: Some("Bearer origin"),
             host: "edge.example", proto: "https", prefix: "/scim",
         };
         let out = origin_headers(&incoming, &edge);
@@ -200,9 +229,9 @@ mod tests {
     #[test]
     fn no_origin_credential_means_no_authorization_at_all() {
         let incoming = vec![("authorization".to_owned(), "pvk_x".to_owned())];
-        let edge = EdgeAssertions { request_id: "r", key_id: "key_a", tenant: None, origin_authorization: None, host: "h", proto: "http", prefix: "" };
+        let edge = EdgeAssertions { request_id: "r", key_id: None, tenant: None, origin_authorization: None, host: "h", proto: "http", prefix: "" };
         let out = origin_headers(&incoming, &edge);
-        assert!(out.iter().all(|(n, _)| n != "authorization" && n != "x-provgate-tenant"));
+        assert!(out.iter().all(|(n, _)| n != "authorization" && n != "x-provgate-tenant" && n != "x-provgate-key-id"));
     }
 
     #[test]

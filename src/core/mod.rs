@@ -8,6 +8,7 @@
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod bulk;
 pub mod credential;
 pub mod decide;
 pub mod forward;

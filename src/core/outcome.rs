@@ -55,8 +55,25 @@ pub enum Outcome {
     InvalidKey(KeyRejection),
     /// The key's stored record cannot be decoded; denied (fail closed).
     RecordMalformed,
-    /// The key is valid but its scopes do not cover this request.
-    InsufficientScope,
+    /// The key is valid but its scopes do not cover this request (or one
+    /// operation of a `/Bulk` request).
+    InsufficientScope {
+        /// The first scope the request needs and the key lacks.
+        missing: String,
+        /// For `/Bulk`: the `bulkId` (or position) of the forbidden operation.
+        bulk_id: Option<String>,
+    },
+    /// The key is valid but may not be used from the caller's address.
+    IpDenied,
+    /// `ORIGIN_URL` names a `{tenant}` and the key has none.
+    TenantMissing,
+    /// A `/Bulk` body that cannot be authorised operation by operation.
+    BulkInvalid(String),
+    /// Too many failed verifications from this address; retry after this many seconds.
+    AuthThrottled {
+        /// Seconds until the caller may try again.
+        retry_after: u64,
+    },
     /// KV could not be read; denied (fail closed).
     KeyStoreUnavailable,
     /// A required setting (`PEPPER`, `ORIGIN_URL`) is missing or invalid.
@@ -112,9 +129,10 @@ impl Outcome {
     pub fn status(&self) -> u16 {
         match self {
             Outcome::Forwarded { origin_status } => *origin_status,
-            Outcome::PathNotCanonical(_) | Outcome::BodyUnreadable => 400,
+            Outcome::PathNotCanonical(_) | Outcome::BodyUnreadable | Outcome::BulkInvalid(_) => 400,
             Outcome::MissingCredentials | Outcome::InvalidKey(_) => 401,
-            Outcome::InsufficientScope => 403,
+            Outcome::InsufficientScope { .. } | Outcome::IpDenied | Outcome::TenantMissing => 403,
+            Outcome::AuthThrottled { .. } => 429,
             Outcome::NotFound => 404,
             Outcome::MethodNotAllowed => 405,
             Outcome::BodyTooLarge => 413,
@@ -142,7 +160,11 @@ impl Outcome {
             Outcome::InvalidKey(KeyRejection::Expired) => "key_expired",
             Outcome::InvalidKey(KeyRejection::NotYetValid) => "key_not_yet_valid",
             Outcome::RecordMalformed => "record_malformed",
-            Outcome::InsufficientScope => "insufficient_scope",
+            Outcome::InsufficientScope { .. } => "insufficient_scope",
+            Outcome::IpDenied => "ip_denied",
+            Outcome::TenantMissing => "tenant_missing",
+            Outcome::BulkInvalid(_) => "bulk_invalid",
+            Outcome::AuthThrottled { .. } => "auth_throttled",
             Outcome::KeyStoreUnavailable => "key_store_unavailable",
             Outcome::Misconfigured => "misconfigured",
             Outcome::OriginUnreachable => "origin_unreachable",
@@ -151,9 +173,29 @@ impl Outcome {
     }
 
     /// What the IdP admin reads in the SCIM error's `detail`.
-    pub fn detail(&self) -> &'static str {
+    pub fn detail(&self) -> String {
         match self {
-            Outcome::Forwarded { .. } => "",
+            Outcome::InsufficientScope { missing, bulk_id: None } => format!(
+                "The provisioning key is valid but lacks the scope '{missing}' needed for this request. \
+                 Ask the service provider for a key with that scope."
+            ),
+            Outcome::InsufficientScope { missing, bulk_id: Some(id) } => format!(
+                "The provisioning key may not perform bulk operation {id:?}: it lacks the scope '{missing}'. \
+                 Nothing in this bulk request was applied."
+            ),
+            Outcome::BulkInvalid(why) => format!("The bulk request cannot be accepted: {why}. Nothing in it was applied."),
+            Outcome::AuthThrottled { retry_after } => format!(
+                "Too many requests with invalid provisioning keys from this address. Retry after {retry_after} seconds with a valid key."
+            ),
+            other => other.fixed_detail().to_owned(),
+        }
+    }
+
+    fn fixed_detail(&self) -> &'static str {
+        match self {
+            Outcome::Forwarded { .. } | Outcome::InsufficientScope { .. } | Outcome::BulkInvalid(_) | Outcome::AuthThrottled { .. } => "",
+            Outcome::IpDenied => "This provisioning key may not be used from this network address. Ask the service provider to allow your identity provider's addresses.",
+            Outcome::TenantMissing => "This provisioning key is not bound to a tenant, and this service needs one. Ask the service provider for a tenant key.",
             Outcome::NotFound => "No SCIM endpoint at this path. The base URL should end with the SCIM base path (by default /scim/v2).",
             Outcome::PathNotCanonical(why) => why,
             Outcome::MethodNotAllowed => "This SCIM endpoint does not accept this HTTP method (method overrides are not accepted).",
@@ -164,7 +206,6 @@ impl Outcome {
             Outcome::InvalidKey(KeyRejection::BadChecksum) => "The provisioning key has a typo or was cut short (its checksum does not match). Copy the whole key again.",
             Outcome::InvalidKey(_) => INVALID_KEY_DETAIL,
             Outcome::RecordMalformed => "The stored record of this provisioning key cannot be read. Contact the service provider.",
-            Outcome::InsufficientScope => "The provisioning key is valid but not allowed to perform this operation. Ask the service provider for a key with the needed scope.",
             Outcome::KeyStoreUnavailable => "The key store is temporarily unavailable. Retry later.",
             Outcome::Misconfigured => "The service is misconfigured. Contact the service provider.",
             Outcome::OriginUnreachable => "The SCIM service behind this edge could not be reached. Retry later.",
@@ -188,7 +229,11 @@ impl Outcome {
             Outcome::InvalidKey(KeyRejection::Expired) => "the key expired: rotate it",
             Outcome::InvalidKey(KeyRejection::NotYetValid) => "the key's not_before is in the future",
             Outcome::RecordMalformed => "rewrite the key's KV record with `provgate key`",
-            Outcome::InsufficientScope => "mint a key with the scope this operation needs",
+            Outcome::InsufficientScope { .. } => "mint a key with the scope this operation needs",
+            Outcome::IpDenied => "add the IdP's egress addresses to the key's allow_ips",
+            Outcome::TenantMissing => "mint the key with --tenant, or drop {tenant} from ORIGIN_URL",
+            Outcome::BulkInvalid(_) => "the IdP sent a bulk body the edge cannot read unambiguously",
+            Outcome::AuthThrottled { .. } => "this address sent many invalid keys: a misconfigured IdP or a guessing attack",
             Outcome::KeyStoreUnavailable => "the KEYS binding is missing or KV is failing",
             Outcome::Misconfigured => "set the PEPPER secret and the ORIGIN_URL variable",
             Outcome::OriginUnreachable => "check ORIGIN_URL and that the origin is up",
@@ -209,6 +254,15 @@ impl Outcome {
     pub fn scim_type(&self) -> Option<&'static str> {
         match self {
             Outcome::PathNotCanonical(_) => Some("invalidValue"),
+            Outcome::BulkInvalid(_) => Some("invalidSyntax"),
+            _ => None,
+        }
+    }
+
+    /// The `Retry-After` value in seconds, for 429s.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Outcome::AuthThrottled { retry_after } => Some(*retry_after),
             _ => None,
         }
     }
@@ -245,7 +299,11 @@ mod tests {
             Outcome::BodyUnreadable,
             Outcome::MissingCredentials,
             Outcome::RecordMalformed,
-            Outcome::InsufficientScope,
+            Outcome::InsufficientScope { missing: "users:write".into(), bulk_id: None },
+            Outcome::IpDenied,
+            Outcome::TenantMissing,
+            Outcome::BulkInvalid("x".into()),
+            Outcome::AuthThrottled { retry_after: 60 },
             Outcome::KeyStoreUnavailable,
             Outcome::Misconfigured,
             Outcome::OriginUnreachable,
@@ -297,7 +355,10 @@ mod tests {
     fn status_codes() {
         assert_eq!(Outcome::MissingCredentials.www_authenticate(), Some(r#"Bearer realm="provgate""#));
         assert_eq!(Outcome::MissingCredentials.status(), 401);
-        assert_eq!(Outcome::InsufficientScope.status(), 403);
+        assert_eq!(Outcome::InsufficientScope { missing: "x:read".into(), bulk_id: None }.status(), 403);
+        assert_eq!(Outcome::AuthThrottled { retry_after: 60 }.retry_after(), Some(60));
+        let bulk = Outcome::InsufficientScope { missing: "groups:write".into(), bulk_id: Some("g1".into()) };
+        assert!(bulk.detail().contains("\"g1\"") && bulk.detail().contains("groups:write"));
         assert_eq!(Outcome::OriginUnreachable.status(), 502);
         assert_eq!(Outcome::OriginTimeout.status(), 504);
         assert_eq!(Outcome::KeyStoreUnavailable.status(), 503);

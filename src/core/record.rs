@@ -15,7 +15,9 @@ use super::key::KeyId;
 use super::scope::Scope;
 use super::time::UnixMillis;
 use serde::{Deserialize, Serialize};
+use ipnet::IpNet;
 use std::fmt;
+use std::net::IpAddr;
 
 /// The record format this code reads and writes.
 pub const RECORD_VERSION: u32 = 1;
@@ -49,6 +51,8 @@ pub struct KeyRecord {
     pub not_before: Option<UnixMillis>,
     /// Refused from this instant on.
     pub expires_at: Option<UnixMillis>,
+    /// Client networks the key may be used from; empty means anywhere.
+    pub allow_ips: Vec<IpNet>,
 }
 
 /// Why a stored record cannot be used.
@@ -78,13 +82,24 @@ struct Wire {
     not_before: Option<UnixMillis>,
     #[serde(default)]
     expires_at: Option<UnixMillis>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    allow_ips: Vec<String>,
 }
 
-/// Tenants travel in a header to the origin, so they are restricted to a
-/// safe alphabet: letters, digits and `._:@-`, 1 to 128 characters.
+/// Tenants travel in a header and may be put into the origin URL, so they
+/// are restricted to what is inert in both: a letter or digit, then letters,
+/// digits and `._-`, at most 128 characters (no `..`, `/`, `@` or `:`).
 pub fn valid_tenant(tenant: &str) -> bool {
     (1..=128).contains(&tenant.len())
-        && tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:@-".contains(&b))
+        && tenant.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+}
+
+/// Parses an allowlist entry: a CIDR (`203.0.113.0/24`, `2001:db8::/32`)
+/// or a single address.
+pub fn parse_network(text: &str) -> Option<IpNet> {
+    let text = text.trim();
+    text.parse::<IpNet>().ok().or_else(|| text.parse::<IpAddr>().ok().map(IpNet::from)).map(|n| n.trunc())
 }
 
 impl KeyRecord {
@@ -105,7 +120,13 @@ impl KeyRecord {
             .iter()
             .map(|s| s.parse::<Scope>().map_err(|e| RecordError(e.to_string())))
             .collect::<Result<_, _>>()?;
+        let allow_ips = wire
+            .allow_ips
+            .iter()
+            .map(|n| parse_network(n).ok_or_else(|| RecordError(format!("invalid network {n:?} in allow_ips"))))
+            .collect::<Result<_, _>>()?;
         Ok(Self {
+            allow_ips,
             key_id,
             label: wire.label,
             tenant: wire.tenant,
@@ -129,6 +150,7 @@ impl KeyRecord {
             created_at: self.created_at,
             not_before: self.not_before,
             expires_at: self.expires_at,
+            allow_ips: self.allow_ips.iter().map(ToString::to_string).collect(),
         };
         serde_json::to_string(&wire).expect("a record always serialises")
     }
@@ -148,6 +170,22 @@ mod tests {
             created_at: UnixMillis(1_795_939_200_000),
             not_before: None,
             expires_at: Some(UnixMillis(1_803_715_200_000)),
+            allow_ips: vec![parse_network("203.0.113.0/24").unwrap(), parse_network("2001:db8::1").unwrap()],
+        }
+    }
+
+    #[test]
+    fn networks_and_tenants() {
+        assert_eq!(parse_network("203.0.113.9/24").unwrap().to_string(), "203.0.113.0/24");
+        assert_eq!(parse_network("2001:db8::1").unwrap().to_string(), "2001:db8::1/128");
+        assert_eq!(parse_network("10.0.0.1").unwrap().to_string(), "10.0.0.1/32");
+        assert!(parse_network("10.0.0.0/33").is_none());
+        assert!(parse_network("example.com").is_none());
+        for ok in ["acme", "Acme-1", "a.b_c"] {
+            assert!(valid_tenant(ok), "{ok}");
+        }
+        for bad in ["", ".", "..", ".acme", "a/b", "a@b", "a:b", "a b", "a%2e", &"x".repeat(129)] {
+            assert!(!valid_tenant(bad), "{bad}");
         }
     }
 
@@ -178,6 +216,9 @@ mod tests {
             ("key_id", serde_json::Value::Null),
             ("tenant", "acme\r\n".into()),
             ("tenant", "".into()),
+            ("tenant", "..".into()),
+            ("allow_ips", serde_json::json!(["10.0.0.0/99"])),
+            ("allow_ips", "10.0.0.0/8".into()),
             ("created_at", "yesterday".into()),
             ("expires_at", 1_803_715_200.into()),
         ];

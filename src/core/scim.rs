@@ -8,7 +8,7 @@
 //! | input | handling |
 //! |---|---|
 //! | bytes outside visible ASCII (controls, space, raw UTF-8) | rejected (400) |
-//! | `\` and `;` (raw or percent-encoded) | rejected (400) |
+//! | `\`, `;`, `?` and `#` in the path (raw or percent-encoded `\` and `;`) | rejected (400) |
 //! | encoded `/` or `%` (`%2F`, `%25…`: double encoding) | rejected (400) |
 //! | malformed `%XX`, encoded bytes that are not UTF-8 or are controls | rejected (400) |
 //! | `.` / `..` segments, raw or encoded | rejected (400) |
@@ -198,8 +198,8 @@ fn canonical_segments(path: &str) -> Result<Vec<&str>, PathError> {
     if !path.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(NotCanonical("the path contains a control character, a space or a non-ASCII byte"));
     }
-    if path.contains('\\') || path.contains(';') {
-        return Err(NotCanonical("the path contains a backslash or a ';' parameter"));
+    if path.contains(['\\', ';', '?', '#']) {
+        return Err(NotCanonical("the path contains a backslash, a ';' parameter, '?' or '#'"));
     }
     let path = path.strip_prefix('/').ok_or(NotCanonical("the path must start with '/'"))?;
     let path = path.strip_suffix('/').unwrap_or(path);

@@ -6,10 +6,11 @@
 //! | `<resource>:read` | GET/HEAD and POST `…/.search` on that resource (`users`, `groups`, or a custom type's lowercase name) |
 //! | `<resource>:write` | POST, PUT, PATCH, DELETE on that resource |
 //! | `me` | `/Me`, any method |
+//! | `bulk` | `POST /Bulk`, and then each operation needs its own scope |
 //! | (any valid key) | the discovery endpoints |
 //!
-//! `/Bulk` and root `POST /.search` need `*` for now: they touch several
-//! resources in one request, and per-operation checks are not built yet.
+//! Root `POST /.search` needs `<type>:read` for every resource type the
+//! origin serves (`RESOURCE_TYPES`, by default `users,groups`).
 
 use super::scim::{Action, Resource, ScimRequest};
 use std::fmt;
@@ -22,6 +23,8 @@ pub enum Scope {
     All,
     /// `me`: the `/Me` endpoint.
     Me,
+    /// `bulk`: the `/Bulk` endpoint (each operation is checked on its own).
+    Bulk,
     /// `<resource>:read`
     Read(String),
     /// `<resource>:write`
@@ -46,6 +49,7 @@ impl FromStr for Scope {
         match text {
             "*" => return Ok(Scope::All),
             "me" => return Ok(Scope::Me),
+            "bulk" => return Ok(Scope::Bulk),
             _ => {}
         }
         let (resource, access) = text.split_once(':').ok_or_else(invalid)?;
@@ -66,6 +70,7 @@ impl fmt::Display for Scope {
         match self {
             Scope::All => f.write_str("*"),
             Scope::Me => f.write_str("me"),
+            Scope::Bulk => f.write_str("bulk"),
             Scope::Read(r) => write!(f, "{r}:read"),
             Scope::Write(r) => write!(f, "{r}:write"),
         }
@@ -77,29 +82,39 @@ pub fn parse_list(text: &str) -> Result<Vec<Scope>, InvalidScope> {
     text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::parse).collect()
 }
 
-/// Whether `scopes` allow `request`.
+/// The first scope `request` needs that `scopes` lack, or `None` if the
+/// request is allowed. `resource_types` are the origin's resource types
+/// (lowercase), which root `/.search` reads all of.
 ///
 /// ```
-/// use provgate::core::{scim::classify, scope::{parse_list, permits}};
+/// use provgate::core::{scim::classify, scope::{parse_list, missing, Scope}};
 /// let scopes = parse_list("users:read").unwrap();
-/// assert!(permits(&scopes, &classify("GET", "/Users").unwrap()));
-/// assert!(!permits(&scopes, &classify("POST", "/Users").unwrap()));
+/// let types = ["users".to_owned(), "groups".to_owned()];
+/// assert_eq!(missing(&scopes, &classify("GET", "/Users").unwrap(), &types), None);
+/// assert_eq!(missing(&scopes, &classify("POST", "/Users").unwrap(), &types), Some(Scope::Write("users".into())));
 /// ```
-pub fn permits(scopes: &[Scope], request: &ScimRequest) -> bool {
+pub fn missing(scopes: &[Scope], request: &ScimRequest, resource_types: &[String]) -> Option<Scope> {
     if scopes.contains(&Scope::All) || request.resource.is_discovery() {
-        return true;
+        return None;
     }
+    let need = |s: Scope| (!scopes.contains(&s)).then_some(s);
     match &request.resource {
-        Resource::Me => scopes.contains(&Scope::Me),
-        Resource::Bulk | Resource::RootSearch => false,
+        Resource::Me => need(Scope::Me),
+        Resource::Bulk => need(Scope::Bulk),
+        Resource::RootSearch => resource_types.iter().find_map(|t| need(Scope::Read(t.clone()))),
         resource => {
             let name = resource.scope_name();
-            scopes.iter().any(|s| match (s, request.action) {
-                (Scope::Read(r), Action::Read) | (Scope::Write(r), Action::Write) => *r == name,
-                _ => false,
+            need(match request.action {
+                Action::Read => Scope::Read(name),
+                Action::Write => Scope::Write(name),
             })
         }
     }
+}
+
+/// Whether `scopes` allow `request` (see [`missing`]).
+pub fn permits(scopes: &[Scope], request: &ScimRequest, resource_types: &[String]) -> bool {
+    missing(scopes, request, resource_types).is_none()
 }
 
 #[cfg(test)]
@@ -108,7 +123,8 @@ mod tests {
     use crate::core::scim::classify;
 
     fn allowed(scopes: &str, method: &str, path: &str) -> bool {
-        permits(&parse_list(scopes).unwrap(), &classify(method, path).unwrap())
+        let types = ["users".to_owned(), "groups".to_owned()];
+        permits(&parse_list(scopes).unwrap(), &classify(method, path).unwrap(), &types)
     }
 
     #[test]
@@ -136,20 +152,22 @@ mod tests {
     }
 
     #[test]
-    fn multi_resource_endpoints_need_star() {
+    fn multi_resource_endpoints() {
         assert!(!allowed("users:write,groups:write", "POST", "/Bulk"));
-        assert!(!allowed("users:read,groups:read", "POST", "/.search"));
+        assert!(allowed("bulk", "POST", "/Bulk"));
         assert!(allowed("*", "POST", "/Bulk"));
+        assert!(!allowed("users:read", "POST", "/.search"));
+        assert!(allowed("users:read,groups:read", "POST", "/.search"));
         assert!(allowed("*", "POST", "/.search"));
     }
 
     #[test]
     fn grammar() {
-        assert_eq!(parse_list(" users:read , *,me").unwrap(), vec![Scope::Read("users".into()), Scope::All, Scope::Me]);
+        assert_eq!(parse_list(" users:read , *,me,bulk").unwrap(), vec![Scope::Read("users".into()), Scope::All, Scope::Me, Scope::Bulk]);
         for bad in ["Users:read", "users:admin", "users", ":read", "users:read:x", "9x:read", "**"] {
             assert!(bad.parse::<Scope>().is_err(), "{bad}");
         }
-        for s in ["*", "me", "users:read", "groups:write", "x_y-1:read"] {
+        for s in ["*", "me", "bulk", "users:read", "groups:write", "x_y-1:read"] {
             assert_eq!(s.parse::<Scope>().unwrap().to_string(), s);
         }
     }

@@ -17,6 +17,15 @@ pub struct Config {
     pub origin_timeout_ms: u64,
     /// Largest request body accepted (`MAX_BODY_BYTES`).
     pub max_body_bytes: usize,
+    /// The origin's resource types, lowercase (`RESOURCE_TYPES`, default
+    /// `users,groups`): root `/.search` needs read on each.
+    pub resource_types: Vec<String>,
+    /// Whether `GET /ServiceProviderConfig` is served without a key
+    /// (`PUBLIC_DISCOVERY`, default true: RFC 7643 §5).
+    pub public_discovery: bool,
+    /// `Retry-After` for callers over the failed-attempt limit
+    /// (`AUTH_FAILURE_RETRY_AFTER`, seconds, default 60: the binding's period).
+    pub auth_failure_retry_after: u64,
 }
 
 /// The shortest pepper accepted: 32 characters (e.g. `openssl rand -hex 32` gives 64).
@@ -53,6 +62,14 @@ impl Config {
             base_path,
             origin_timeout_ms: number(env, "ORIGIN_TIMEOUT_MS", 30_000)?,
             max_body_bytes: number(env, "MAX_BODY_BYTES", 1_048_576)?,
+            resource_types: setting(env, "RESOURCE_TYPES")
+                .unwrap_or_else(|| "users,groups".into())
+                .split(',')
+                .map(|t| t.trim().to_ascii_lowercase())
+                .filter(|t| !t.is_empty())
+                .collect(),
+            public_discovery: number(env, "PUBLIC_DISCOVERY", true)?,
+            auth_failure_retry_after: number(env, "AUTH_FAILURE_RETRY_AFTER", 60)?,
         })
     }
 }

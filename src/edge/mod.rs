@@ -7,6 +7,7 @@ mod origin;
 mod pipeline;
 mod respond;
 mod store;
+mod throttle;
 
 use worker::{event, Context, Env, Request, Response, Result};
 

@@ -4,17 +4,19 @@
 //!
 //! Each phase is a call into the pure core or one I/O step; any phase can
 //! end the request with an [`Outcome`], and every request, however it ends,
-//! gets exactly one audit line. (Rate limiting will sit between authorize
-//! and forward.)
+//! gets exactly one audit line. (Per-key rate limiting will sit between
+//! authorize and forward.)
 
-use super::{config::Config, log, origin, respond, store};
+use super::{config::Config, log, origin, respond, store, throttle};
 use crate::core::audit::{AuditRecord, RequestFacts};
-use crate::core::credential::from_authorization;
-use crate::core::decide::{authorize, verify};
+use crate::core::bulk;
+use crate::core::credential::{from_authorization, CredentialError};
+use crate::core::decide::{authorize, authorize_bulk, verify, Context, Grant};
 use crate::core::forward::{self, EdgeAssertions, RequestTarget};
 use crate::core::lookup::record_name;
-use crate::core::scim::classify;
+use crate::core::scim::{classify, Resource, ScimRequest};
 use crate::core::{Outcome, UnixMillis};
+use futures_util::StreamExt;
 use worker::{Date, Env, Request, Response};
 
 pub async fn handle(mut req: Request, env: &Env) -> Response {
@@ -28,6 +30,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
     let (outcome, response) = match run(&mut req, env, started, &request_id, &mut facts).await {
         Ok(origin) => (Outcome::Forwarded { origin_status: origin.status_code() }, respond::passthrough(origin, &request_id)),
         Err(denied) => {
+            drain_small_body(&mut req).await;
             let response = respond::error(&denied, &request_id);
             (denied, response)
         }
@@ -38,41 +41,56 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
 }
 
 async fn run(req: &mut Request, env: &Env, now: UnixMillis, request_id: &str, facts: &mut RequestFacts) -> Result<Response, Outcome> {
-    // parse: settings, target, SCIM shape, credential. No I/O yet.
+    // parse: settings, target, SCIM shape. No I/O yet.
     let config = Config::from_env(env)?;
     let url = req.inner().url();
     let target = RequestTarget::parse(&url).ok_or(Outcome::NotFound)?;
-    let below_base = target.path.strip_prefix(config.base_path.as_str()).ok_or(Outcome::NotFound)?;
-    if !below_base.is_empty() && !below_base.starts_with('/') {
-        return Err(Outcome::NotFound);
-    }
-    let scim = classify(&facts.method, below_base)?;
+    let scim = parse(req, &config, &target, &facts.method)?;
     facts.resource = Some(scim.resource.scope_name());
-    let header_names: Vec<String> = req.headers().keys().collect();
-    if forward::has_method_override(header_names.iter().map(String::as_str)) {
-        return Err(Outcome::MethodNotAllowed);
-    }
-    let key = from_authorization(req.headers().get("authorization").ok().flatten().as_deref())?;
+    let ctx = Context {
+        now,
+        client_ip: facts.client_ip.as_deref().and_then(|ip| ip.parse().ok()),
+        resource_types: &config.resource_types,
+    };
 
-    // verify: one KV read by the key's keyed hash.
-    let stored = store::read(env, &record_name(&config.pepper, &key)).await?;
-    let record = verify(stored.as_deref())?;
-    facts.key_id = Some(record.key_id.as_str().to_owned());
-    facts.tenant = record.tenant.clone();
+    let authorization = req.headers().get("authorization").ok().flatten();
+    let grant = if authorization.is_none() && is_public(&config, &scim, &facts.method) {
+        None
+    } else {
+        // verify: format and checksum, then one KV read by the key's keyed hash.
+        let record = match verify_key(env, &config, authorization.as_deref()).await {
+            Ok(record) => record,
+            Err(denial @ Outcome::InvalidKey(_)) => {
+                return Err(throttle::charge_failure(env, facts.client_ip.as_deref(), denial, config.auth_failure_retry_after).await)
+            }
+            Err(other) => return Err(other),
+        };
+        facts.key_id = Some(record.key_id.as_str().to_owned());
+        facts.tenant = record.tenant.clone();
 
-    // authorize: status, validity window, scopes.
-    let grant = authorize(&record, &scim, now)?;
+        // authorize: status, validity window, address, scopes.
+        let grant = authorize(&record, &scim, &ctx)?;
+        Some((grant, record))
+    };
 
-    // forward: body only read from an authorized caller, and bounded.
+    // forward: the body is read only from an authorized caller, bounded,
+    // and for /Bulk every operation is authorized before anything is sent.
     let body = read_body(req, config.max_body_bytes).await?;
+    if let (Resource::Bulk, Some((_, record))) = (&scim.resource, &grant) {
+        let ops = bulk::operations(body.as_deref().unwrap_or_default()).map_err(|e| Outcome::BulkInvalid(e.to_string()))?;
+        authorize_bulk(record, &ops, &ctx)?;
+    }
+    let grant: Option<Grant> = grant.map(|(g, _)| g);
+    let tenant = grant.as_ref().and_then(|g| g.tenant.as_deref());
+    let origin_base = forward::origin_base(&config.origin_url, tenant)?;
+    let prefix = forward::forwarded_prefix(&config.base_path, &origin_base);
     let incoming: Vec<(String, String)> = req.headers().entries().collect();
-    let prefix = forward::forwarded_prefix(&config.base_path, &config.origin_url);
     let headers = forward::origin_headers(
         &incoming,
         &EdgeAssertions {
             request_id,
-            key_id: &grant.key_id,
-            tenant: grant.tenant.as_deref(),
+            key_id: grant.as_ref().map(|g| g.key_id.as_str()),
+            tenant,
             origin_authorization: config.origin_authorization.as_deref(),
             host: target.authority,
             proto: target.scheme,
@@ -80,13 +98,37 @@ async fn run(req: &mut Request, env: &Env, now: UnixMillis, request_id: &str, fa
         },
     );
     origin::send(origin::OriginRequest {
-        url: forward::origin_url(&config.origin_url, &scim.path, target.query),
+        url: forward::origin_url(&origin_base, &scim.path, target.query),
         method: req.method(),
         headers,
         body,
         timeout_ms: config.origin_timeout_ms,
     })
     .await
+}
+
+/// The SCIM request below the base path, refusing method overrides.
+fn parse(req: &Request, config: &Config, target: &RequestTarget<'_>, method: &str) -> Result<ScimRequest, Outcome> {
+    let below_base = target.path.strip_prefix(config.base_path.as_str()).ok_or(Outcome::NotFound)?;
+    if !below_base.is_empty() && !below_base.starts_with('/') {
+        return Err(Outcome::NotFound);
+    }
+    let scim = classify(method, below_base)?;
+    if forward::has_method_override(req.headers().keys().collect::<Vec<_>>().iter().map(String::as_str)) {
+        return Err(Outcome::MethodNotAllowed);
+    }
+    Ok(scim)
+}
+
+/// `GET /ServiceProviderConfig` without a key, when `PUBLIC_DISCOVERY` allows it.
+fn is_public(config: &Config, scim: &ScimRequest, method: &str) -> bool {
+    config.public_discovery && scim.resource == Resource::ServiceProviderConfig && matches!(method, "GET" | "HEAD")
+}
+
+async fn verify_key(env: &Env, config: &Config, authorization: Option<&str>) -> Result<crate::core::KeyRecord, Outcome> {
+    let key = from_authorization(authorization).map_err(|e: CredentialError| Outcome::from(e))?;
+    let stored = store::read(env, &record_name(&config.pepper, &key)).await?;
+    verify(stored.as_deref())
 }
 
 async fn read_body(req: &mut Request, limit: usize) -> Result<Option<Vec<u8>>, Outcome> {
@@ -97,11 +139,34 @@ async fn read_body(req: &mut Request, limit: usize) -> Result<Option<Vec<u8>>, O
     if req.inner().body().is_none() {
         return Ok(None);
     }
+    // The declared length may lie (or be absent with chunked bodies): the
+    // limit is checked again on what actually arrived.
     let body = req.bytes().await.map_err(|_| Outcome::BodyUnreadable)?;
     if body.len() > limit {
         return Err(Outcome::BodyTooLarge);
     }
     Ok(Some(body))
+}
+
+/// workerd resets a keep-alive connection whose request body was left
+/// unread, and clients that reuse it see "connection reset" on their next
+/// call. Reading up to 64 KiB of body before answering a denial keeps the
+/// connection usable; a larger body is left alone (the reset is then the
+/// cheaper outcome).
+async fn drain_small_body(req: &mut Request) {
+    const DRAIN_LIMIT: usize = 64 * 1024;
+    let declared = req.headers().get("content-length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > DRAIN_LIMIT) || req.inner().body().is_none() || req.inner().body_used() {
+        return;
+    }
+    let Ok(mut stream) = req.stream() else { return };
+    let mut seen = 0;
+    while let Some(Ok(chunk)) = stream.next().await {
+        seen += chunk.len();
+        if seen > DRAIN_LIMIT {
+            break;
+        }
+    }
 }
 
 fn new_request_id() -> String {

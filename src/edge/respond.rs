@@ -10,6 +10,9 @@ pub fn error(outcome: &Outcome, request_id: &str) -> Response {
     let _ = headers.set("content-type", "application/scim+json");
     let _ = headers.set("cache-control", "no-store");
     let _ = headers.set("x-request-id", request_id);
+    if let Some(seconds) = outcome.retry_after() {
+        let _ = headers.set("retry-after", &seconds.to_string());
+    }
     if let Some(challenge) = outcome.www_authenticate() {
         let _ = headers.set("www-authenticate", challenge);
     }

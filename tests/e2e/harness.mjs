@@ -71,7 +71,7 @@ export async function startRecordingOrigin(respond) {
 }
 
 /** The built Worker in workerd. `kv: false` removes the KEYS binding. */
-export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, vars = {} }) {
+export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, vars = {}, authFailureLimit = 100 }) {
   const logs = [];
   const bindings = { PEPPER: pepper, ORIGIN_URL: originUrl, SCIM_BASE_PATH: "/scim/v2", ...vars };
   if (originAuthorization) bindings.ORIGIN_AUTHORIZATION = originAuthorization;
@@ -84,6 +84,7 @@ export async function startEdge({ originUrl, originAuthorization, pepper, kv = t
     ],
     compatibilityDate: "2026-04-01",
     kvNamespaces: kv ? ["KEYS"] : [],
+    ratelimits: { AUTH_FAILURES: { simple: { limit: authFailureLimit, period: 60 } } },
     bindings,
     host: "127.0.0.1",
     port: 0,
@@ -124,8 +125,9 @@ export async function startEdge({ originUrl, originAuthorization, pepper, kv = t
  * Mints a key with the real CLI (`--emit json`) and seeds its record.
  * `edit(record)` may change the record before it is stored.
  */
-export async function mintKey(edge, pepper, { label = "test", tenant, scopes = "*", expires, edit } = {}) {
+export async function mintKey(edge, pepper, { label = "test", tenant, scopes = "*", expires, allowIp, edit } = {}) {
   const args = ["key", "mint", "--emit", "json", "--label", label, "--scopes", scopes];
+  if (allowIp) args.push("--allow-ip", allowIp);
   if (tenant) args.push("--tenant", tenant);
   if (expires) args.push("--expires", expires);
   const run = spawnSync(CLI, args, { env: { ...process.env, PEPPER: pepper }, encoding: "utf8" });
@@ -141,6 +143,9 @@ export async function mintKey(edge, pepper, { label = "test", tenant, scopes = "
 
 /** A request with full control of headers (node:http, not fetch). */
 export function raw(url, { method = "GET", headers = {}, body } = {}) {
+  if (body !== undefined && !Object.keys(headers).some((h) => /^(content-length|transfer-encoding)$/i.test(h))) {
+    headers = { ...headers, "content-length": Buffer.byteLength(body) };
+  }
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { method, headers }, (res) => {
       const chunks = [];
