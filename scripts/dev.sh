@@ -14,6 +14,7 @@ if [[ ! -f .dev.vars ]]; then
 # Local settings for \`make dev\` (wrangler reads this file). Never commit it.
 PEPPER=$(rand)
 ORIGIN_AUTHORIZATION=Bearer $(rand)
+ADMIN_TOKEN=$(rand)
 ORIGIN_URL=http://127.0.0.1:${ORIGIN_PORT}/v2
 VARS
   echo "[dev] wrote .dev.vars with a fresh PEPPER and origin token"

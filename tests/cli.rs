@@ -16,7 +16,10 @@ fn mint(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn emitted_entry_names_the_keys_hash_and_holds_a_valid_record() {
-    let out = mint(&["--label", "Okta prod", "--tenant", "acme", "--scopes", "users:read,groups:write", "--expires", "90d"]);
+    let out = mint(&[
+        "--label", "Okta prod", "--tenant", "acme", "--scopes", "users:read,groups:write", "--expires", "90d",
+        "--rate-per-minute", "120", "--burst", "10", "--allow-ip", "203.0.113.0/24",
+    ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
@@ -26,8 +29,12 @@ fn emitted_entry_names_the_keys_hash_and_holds_a_valid_record() {
 
     let entries: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let key = ProvisioningKey::parse(key_text).ok().expect("minted key parses");
-    assert_eq!(entries[0]["key"], record_name(PEPPER.as_bytes(), &key));
-    let record = KeyRecord::decode(entries[0]["value"].as_str().unwrap().as_bytes()).unwrap();
+    // The index entry comes first (see the write order in cli/mint.rs), then the record.
+    assert_eq!(entries[0]["key"], format!("id:{key_id}"));
+    let index: serde_json::Value = serde_json::from_str(entries[0]["value"].as_str().unwrap()).unwrap();
+    assert_eq!(index["record"], entries[1]["key"]);
+    assert_eq!(entries[1]["key"], record_name(PEPPER.as_bytes(), &key));
+    let record = KeyRecord::decode(entries[1]["value"].as_str().unwrap().as_bytes()).unwrap();
     assert_eq!(record.key_id.as_str(), key_id);
     assert_eq!(record.label, "Okta prod");
     assert_eq!(record.tenant.as_deref(), Some("acme"));
@@ -35,6 +42,8 @@ fn emitted_entry_names_the_keys_hash_and_holds_a_valid_record() {
     assert_eq!(record.scopes.iter().map(ToString::to_string).collect::<Vec<_>>(), ["users:read", "groups:write"]);
     let lifetime = record.expires_at.unwrap().0 - record.created_at.0;
     assert_eq!(lifetime, 90 * 86_400_000);
+    assert_eq!((record.rate_per_minute, record.burst), (Some(120), Some(10)));
+    assert_eq!(record.allow_ips.iter().map(ToString::to_string).collect::<Vec<_>>(), ["203.0.113.0/24"]);
 }
 
 #[test]
@@ -43,6 +52,8 @@ fn bad_input_is_refused_with_a_clear_message() {
         (vec!["--label", "x", "--scopes", "users:admin"], "invalid scope"),
         (vec!["--label", "x", "--tenant", "a b"], "invalid --tenant"),
         (vec!["--label", "x", "--expires", "soon"], "invalid --expires"),
+        (vec!["--label", "x", "--allow-ip", "10.0.0.0/40"], "invalid --allow-ip"),
+        (vec!["--label", "x", "--burst", "0"], "--burst"),
     ] {
         let out = mint(&args);
         assert!(!out.status.success());

@@ -1,8 +1,8 @@
 //! `provgate key mint`.
 
-use super::{pepper, wrangler, Emit, Target};
+use super::{secrets, store, Emit, Local, Target};
 use crate::core::key::{KeyId, ProvisioningKey};
-use crate::core::lookup::record_name;
+use crate::core::lookup::{index_name, record_name, IndexEntry};
 use crate::core::record::{parse_network, valid_tenant, KeyRecord, Status};
 use crate::core::scope;
 use crate::core::time::{parse_duration, UnixMillis};
@@ -13,6 +13,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub struct MintArgs {
     #[command(flatten)]
     target: Target,
+    #[command(flatten)]
+    local: Local,
     /// What the key is for, e.g. "Okta production".
     #[arg(long)]
     label: String,
@@ -29,6 +31,12 @@ pub struct MintArgs {
     /// addresses (`203.0.113.0/24,2001:db8::/32`); default: anywhere.
     #[arg(long, value_delimiter = ',')]
     allow_ip: Vec<String>,
+    /// Sustained requests per minute (default: the edge's RATE_PER_MINUTE).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    rate_per_minute: Option<u32>,
+    /// Requests allowed at once from idle (default: the edge's BURST).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    burst: Option<u32>,
 }
 
 fn fill_random(buf: &mut [u8]) {
@@ -57,7 +65,7 @@ pub fn run(args: MintArgs) -> Result<(), String> {
         .iter()
         .map(|n| parse_network(n).ok_or_else(|| format!("invalid --allow-ip {n:?}: use a CIDR such as 203.0.113.0/24 or an address")))
         .collect::<Result<Vec<_>, _>>()?;
-    let pepper = pepper::load()?;
+    let pepper = secrets::load("PEPPER")?.into_bytes();
 
     let key = ProvisioningKey::generate(fill_random);
     let record = KeyRecord {
@@ -70,19 +78,26 @@ pub fn run(args: MintArgs) -> Result<(), String> {
         not_before: None,
         expires_at,
         allow_ips,
+        rate_per_minute: args.rate_per_minute,
+        burst: args.burst,
     };
     let name = record_name(&pepper, &key);
     let value = record.encode();
+    let index = (index_name(record.key_id.as_str()), serde_json::to_string(&IndexEntry { v: 1, record: name.clone() }).expect("serialises"));
 
+    // The index goes first: a crash between the two writes leaves an index
+    // pointing at nothing, never a working key that no id can reach.
     match args.target.emit {
         Some(Emit::Json) => {
-            let entry = serde_json::json!([{ "key": name, "value": value }]);
-            println!("{entry}");
+            let entries = serde_json::json!([{ "key": index.0, "value": index.1 }, { "key": name, "value": value }]);
+            println!("{entries}");
             // stdout is the pipeline's; the key goes to the operator only.
             eprintln!("key id: {}\nkey:    {}", record.key_id, key.expose());
         }
         None => {
-            wrangler::put(args.target.remote, &name, &value)?;
+            let kv = store(args.target.remote, &args.local);
+            kv.put(&index.0, &index.1)?;
+            kv.put(&name, &value)?;
             println!("key id: {}\nkey:    {}", record.key_id, key.expose());
             eprintln!("The key is shown once: paste it into the IdP now. Only its HMAC is stored.");
         }

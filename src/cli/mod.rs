@@ -1,16 +1,18 @@
-//! The operator's command line. It mints keys and writes their records
-//! through `wrangler`, so it uses the operator's own Cloudflare login and
-//! the same KV store the Worker reads; it never stores a key.
+//! The operator's command line. It mints and revokes keys and writes their
+//! records through `wrangler`, so it uses the operator's own Cloudflare
+//! login and the same KV store the Worker reads; it never stores a key.
 
 mod mint;
-mod pepper;
+mod revoke;
+mod secrets;
 mod wrangler;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::process::ExitCode;
+use wrangler::Store;
 
 #[derive(Parser)]
-#[command(name = "provgate", version, about = "Operate provgate: mint SCIM provisioning keys")]
+#[command(name = "provgate", version, about = "Operate provgate: mint and revoke SCIM provisioning keys")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -27,9 +29,23 @@ enum Command {
 enum KeyCommand {
     /// Mint a new key: prints its id and the key (once) and stores its record.
     Mint(mint::MintArgs),
+    /// Revoke a key by id: the edge refuses it at once, and its record says so.
+    Revoke(revoke::RevokeArgs),
 }
 
-/// Where a record goes.
+/// Which KV store to use.
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct Where {
+    /// The local dev KV (what `make dev` serves).
+    #[arg(long)]
+    local: bool,
+    /// The deployed KV namespace (needs `wrangler login`).
+    #[arg(long)]
+    remote: bool,
+}
+
+/// Where a minted record goes.
 #[derive(Args, Debug, Clone)]
 #[group(required = true, multiple = false)]
 pub struct Target {
@@ -39,7 +55,7 @@ pub struct Target {
     /// Write to the deployed KV namespace (needs `wrangler login`).
     #[arg(long)]
     remote: bool,
-    /// Print the KV entry instead of writing it, for other pipelines.
+    /// Print the KV entries instead of writing them, for other pipelines.
     #[arg(long, value_enum)]
     emit: Option<Emit>,
 }
@@ -51,10 +67,23 @@ pub enum Emit {
     Json,
 }
 
+/// `--persist-to`: the local store's directory, when not `.wrangler/state`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct Local {
+    /// Directory of the local KV store (wrangler's --persist-to).
+    #[arg(long)]
+    persist_to: Option<String>,
+}
+
+fn store(remote: bool, local: &Local) -> Store {
+    Store { remote, persist_to: local.persist_to.clone() }
+}
+
 /// Runs the CLI and maps failures to exit code 1 with a one-line message.
 pub fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Key(KeyCommand::Mint(args)) => mint::run(args),
+        Command::Key(KeyCommand::Revoke(args)) => revoke::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -69,7 +69,7 @@ impl AuditRecord {
             resource: facts.resource,
             status: outcome.status(),
             origin_status: match outcome {
-                Outcome::Forwarded { origin_status } => Some(*origin_status),
+                Outcome::Forwarded { origin_status, .. } => Some(*origin_status),
                 _ => None,
             },
             latency_ms: finished.0.saturating_sub(started.0),
@@ -91,7 +91,7 @@ mod tests {
     #[test]
     fn allow_and_deny_lines() {
         let facts = RequestFacts { method: "POST".into(), resource: Some("users".into()), key_id: Some("key_a".into()), tenant: None, client_ip: None };
-        let line = AuditRecord::new("r1", facts, &Outcome::Forwarded { origin_status: 201 }, UnixMillis(1_000), UnixMillis(1_042));
+        let line = AuditRecord::new("r1", facts, &Outcome::Forwarded { origin_status: 201, unmetered: false }, UnixMillis(1_000), UnixMillis(1_042));
         let v: serde_json::Value = serde_json::from_str(&line.to_json()).unwrap();
         assert_eq!(v["decision"], "allow");
         assert_eq!(v["reason"], "forwarded");

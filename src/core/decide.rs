@@ -7,6 +7,7 @@
 //! request.
 
 use super::bulk::BulkOperation;
+use super::gcra::Quota;
 use super::outcome::{KeyRejection, Outcome};
 use super::record::{KeyRecord, Status};
 use super::scim::ScimRequest;
@@ -14,13 +15,23 @@ use super::scope::missing;
 use super::time::UnixMillis;
 use std::net::IpAddr;
 
-/// What a request that passed every check carries into forwarding and logs.
+/// What a request that passed every check carries into throttling,
+/// forwarding and logs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Grant {
     /// The key's public id.
     pub key_id: String,
     /// The key's tenant, if any.
     pub tenant: Option<String>,
+}
+
+/// The key's quota: its record's numbers, or the edge's defaults.
+pub fn quota(record: &KeyRecord, default: Quota) -> Quota {
+    Quota::new(
+        record.rate_per_minute.unwrap_or(default.rate_per_minute.get()),
+        record.burst.unwrap_or(default.burst.get()),
+    )
+    .unwrap_or(default)
 }
 
 /// The facts about the request and deployment that checks depend on.
@@ -46,7 +57,7 @@ pub fn verify(stored: Option<&[u8]>) -> Result<KeyRecord, Outcome> {
 /// ```
 /// use provgate::core::{authorize, decide::Context, record::*, scim::classify, scope::Scope, KeyId, UnixMillis, Outcome, KeyRejection};
 /// let rec = KeyRecord { key_id: KeyId::parse("key_1").unwrap(), label: "okta".into(), tenant: None,
-///     scopes: vec![Scope::Read("users".into())], status: Status::Active, allow_ips: vec![],
+///     scopes: vec![Scope::Read("users".into())], status: Status::Active, allow_ips: vec![], rate_per_minute: None, burst: None,
 ///     created_at: UnixMillis(0), not_before: None, expires_at: Some(UnixMillis(1_000)) };
 /// let get = classify("GET", "/Users").unwrap();
 /// let at = |ms| Context { now: UnixMillis(ms), client_ip: None, resource_types: &[] };
@@ -112,6 +123,8 @@ mod tests {
             not_before: Some(UnixMillis(100_000)),
             expires_at: Some(UnixMillis(200_000)),
             allow_ips: vec![],
+            rate_per_minute: None,
+            burst: None,
         }
     }
 

@@ -10,6 +10,23 @@ use hmac::{KeyInit, Mac};
 
 /// Prefix of every KV entry that holds a key record.
 pub const RECORD_PREFIX: &str = "hash:";
+/// Prefix of the index entries: `id:<key id>` → the record's entry name,
+/// so operators can act on a key by its id (the key itself is never kept).
+pub const INDEX_PREFIX: &str = "id:";
+
+/// The index entry name of a key id.
+pub fn index_name(key_id: &str) -> String {
+    format!("{INDEX_PREFIX}{key_id}")
+}
+
+/// The index entry's value.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct IndexEntry {
+    /// Format version (1).
+    pub v: u32,
+    /// The KV name of the key's record (`hash:…`).
+    pub record: String,
+}
 
 /// The KV entry name of a key's record under a given pepper.
 ///

@@ -12,6 +12,8 @@ pub mod bulk;
 pub mod credential;
 pub mod decide;
 pub mod forward;
+pub mod gcra;
+pub mod guard;
 pub mod key;
 pub mod lookup;
 pub mod outcome;

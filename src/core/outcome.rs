@@ -38,7 +38,24 @@ pub enum Outcome {
     Forwarded {
         /// The origin's HTTP status, passed through unchanged.
         origin_status: u16,
+        /// True when the rate limiter could not be asked and
+        /// `RATE_LIMIT_FAILURE_MODE=open` let the request through unmetered.
+        unmetered: bool,
     },
+    /// The key used up its rate limit; retry after this many seconds.
+    RateLimited {
+        /// Seconds until one more request would be admitted.
+        retry_after: u64,
+    },
+    /// The key's rate-limit object could not be reached and
+    /// `RATE_LIMIT_FAILURE_MODE=closed` (the default) denies.
+    LimiterUnavailable,
+    /// An operator revoked a key through the admin route.
+    AdminRevoked,
+    /// A call to the admin route without the right `ADMIN_TOKEN`.
+    AdminUnauthorized,
+    /// An admin call whose body is not what the route expects.
+    AdminBadRequest,
     /// The path is outside the SCIM base path or has no SCIM shape.
     NotFound,
     /// The path is spelled ambiguously (see `scim`), so it is refused.
@@ -120,7 +137,7 @@ impl Outcome {
     /// Allow or deny, for the audit log.
     pub fn decision(&self) -> Decision {
         match self {
-            Outcome::Forwarded { .. } => Decision::Allow,
+            Outcome::Forwarded { .. } | Outcome::AdminRevoked => Decision::Allow,
             _ => Decision::Deny,
         }
     }
@@ -128,7 +145,12 @@ impl Outcome {
     /// The HTTP status the IdP receives.
     pub fn status(&self) -> u16 {
         match self {
-            Outcome::Forwarded { origin_status } => *origin_status,
+            Outcome::Forwarded { origin_status, .. } => *origin_status,
+            Outcome::AdminRevoked => 200,
+            Outcome::AdminUnauthorized => 401,
+            Outcome::AdminBadRequest => 400,
+            Outcome::RateLimited { .. } => 429,
+            Outcome::LimiterUnavailable => 503,
             Outcome::PathNotCanonical(_) | Outcome::BodyUnreadable | Outcome::BulkInvalid(_) => 400,
             Outcome::MissingCredentials | Outcome::InvalidKey(_) => 401,
             Outcome::InsufficientScope { .. } | Outcome::IpDenied | Outcome::TenantMissing => 403,
@@ -146,7 +168,13 @@ impl Outcome {
     /// The stable reason code in the audit log (`snake_case`).
     pub fn reason(&self) -> &'static str {
         match self {
-            Outcome::Forwarded { .. } => "forwarded",
+            Outcome::Forwarded { unmetered: false, .. } => "forwarded",
+            Outcome::Forwarded { unmetered: true, .. } => "forwarded_unmetered",
+            Outcome::RateLimited { .. } => "rate_limited",
+            Outcome::LimiterUnavailable => "limiter_unavailable",
+            Outcome::AdminRevoked => "admin_revoked",
+            Outcome::AdminUnauthorized => "admin_unauthorized",
+            Outcome::AdminBadRequest => "admin_bad_request",
             Outcome::NotFound => "not_found",
             Outcome::PathNotCanonical(_) => "path_not_canonical",
             Outcome::MethodNotAllowed => "method_not_allowed",
@@ -187,13 +215,24 @@ impl Outcome {
             Outcome::AuthThrottled { retry_after } => format!(
                 "Too many requests with invalid provisioning keys from this address. Retry after {retry_after} seconds with a valid key."
             ),
+            Outcome::RateLimited { retry_after } => format!(
+                "This provisioning key has used up its rate limit. Retry after {retry_after} seconds; the identity provider does this by itself."
+            ),
             other => other.fixed_detail().to_owned(),
         }
     }
 
     fn fixed_detail(&self) -> &'static str {
         match self {
-            Outcome::Forwarded { .. } | Outcome::InsufficientScope { .. } | Outcome::BulkInvalid(_) | Outcome::AuthThrottled { .. } => "",
+            Outcome::Forwarded { .. }
+            | Outcome::InsufficientScope { .. }
+            | Outcome::BulkInvalid(_)
+            | Outcome::AuthThrottled { .. }
+            | Outcome::RateLimited { .. } => "",
+            Outcome::AdminRevoked => "The key is revoked.",
+            Outcome::AdminUnauthorized => "The admin route needs the edge's ADMIN_TOKEN.",
+            Outcome::AdminBadRequest => "Expected a JSON body {\"key_id\": \"key_…\"} naming a key id.",
+            Outcome::LimiterUnavailable => "The rate limiter is temporarily unavailable. Retry later.",
             Outcome::IpDenied => "This provisioning key may not be used from this network address. Ask the service provider to allow your identity provider's addresses.",
             Outcome::TenantMissing => "This provisioning key is not bound to a tenant, and this service needs one. Ask the service provider for a tenant key.",
             Outcome::NotFound => "No SCIM endpoint at this path. The base URL should end with the SCIM base path (by default /scim/v2).",
@@ -216,7 +255,12 @@ impl Outcome {
     /// What the operator should check, for logs and the doctor page.
     pub fn hint(&self) -> &'static str {
         match self {
-            Outcome::Forwarded { .. } => "",
+            Outcome::Forwarded { unmetered: false, .. } | Outcome::AdminRevoked => "",
+            Outcome::Forwarded { unmetered: true, .. } => "the rate-limit object was unreachable; forwarded unmetered (RATE_LIMIT_FAILURE_MODE=open)",
+            Outcome::RateLimited { .. } => "the key exceeded its rate: raise --rate-per-minute/--burst, or find the runaway client",
+            Outcome::LimiterUnavailable => "the KEY_GUARD Durable Object is failing; RATE_LIMIT_FAILURE_MODE=closed denies",
+            Outcome::AdminUnauthorized => "wrong or missing ADMIN_TOKEN on an admin call",
+            Outcome::AdminBadRequest => "the CLI and the edge disagree on the admin protocol",
             Outcome::NotFound | Outcome::PathNotCanonical(_) => "check the IdP's base URL",
             Outcome::MethodNotAllowed => "the client used a method SCIM does not define here",
             Outcome::BodyTooLarge => "raise MAX_BODY_BYTES or have the IdP send smaller requests",
@@ -262,7 +306,7 @@ impl Outcome {
     /// The `Retry-After` value in seconds, for 429s.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            Outcome::AuthThrottled { retry_after } => Some(*retry_after),
+            Outcome::AuthThrottled { retry_after } | Outcome::RateLimited { retry_after } => Some(*retry_after),
             _ => None,
         }
     }
@@ -304,6 +348,10 @@ mod tests {
             Outcome::TenantMissing,
             Outcome::BulkInvalid("x".into()),
             Outcome::AuthThrottled { retry_after: 60 },
+            Outcome::RateLimited { retry_after: 1 },
+            Outcome::LimiterUnavailable,
+            Outcome::AdminUnauthorized,
+            Outcome::AdminBadRequest,
             Outcome::KeyStoreUnavailable,
             Outcome::Misconfigured,
             Outcome::OriginUnreachable,
@@ -332,7 +380,9 @@ mod tests {
     fn every_reason_is_documented() {
         let doc = include_str!("../../docs/errors.md");
         let mut all = every_denial();
-        all.push(Outcome::Forwarded { origin_status: 200 });
+        all.push(Outcome::Forwarded { origin_status: 200, unmetered: false });
+        all.push(Outcome::Forwarded { origin_status: 200, unmetered: true });
+        all.push(Outcome::AdminRevoked);
         for o in all {
             assert!(doc.contains(&format!("| `{}` | ", o.reason())), "docs/errors.md lacks {}", o.reason());
         }
@@ -362,7 +412,8 @@ mod tests {
         assert_eq!(Outcome::OriginUnreachable.status(), 502);
         assert_eq!(Outcome::OriginTimeout.status(), 504);
         assert_eq!(Outcome::KeyStoreUnavailable.status(), 503);
-        assert_eq!(Outcome::Forwarded { origin_status: 201 }.status(), 201);
-        assert_eq!(Outcome::Forwarded { origin_status: 201 }.error_body("r"), None);
+        assert_eq!(Outcome::Forwarded { origin_status: 201, unmetered: false }.status(), 201);
+        assert_eq!(Outcome::Forwarded { origin_status: 201, unmetered: false }.error_body("r"), None);
+        assert_eq!(Outcome::RateLimited { retry_after: 3 }.retry_after(), Some(3));
     }
 }

@@ -53,6 +53,10 @@ pub struct KeyRecord {
     pub expires_at: Option<UnixMillis>,
     /// Client networks the key may be used from; empty means anywhere.
     pub allow_ips: Vec<IpNet>,
+    /// Sustained requests per minute; `None`: the edge's default.
+    pub rate_per_minute: Option<u32>,
+    /// Requests at once from idle; `None`: the edge's default.
+    pub burst: Option<u32>,
 }
 
 /// Why a stored record cannot be used.
@@ -84,6 +88,10 @@ struct Wire {
     expires_at: Option<UnixMillis>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     allow_ips: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rate_per_minute: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    burst: Option<u32>,
 }
 
 /// Tenants travel in a header and may be put into the origin URL, so they
@@ -125,8 +133,13 @@ impl KeyRecord {
             .iter()
             .map(|n| parse_network(n).ok_or_else(|| RecordError(format!("invalid network {n:?} in allow_ips"))))
             .collect::<Result<_, _>>()?;
+        if wire.rate_per_minute == Some(0) || wire.burst == Some(0) {
+            return Err(RecordError("rate_per_minute and burst must be at least 1".into()));
+        }
         Ok(Self {
             allow_ips,
+            rate_per_minute: wire.rate_per_minute,
+            burst: wire.burst,
             key_id,
             label: wire.label,
             tenant: wire.tenant,
@@ -151,6 +164,8 @@ impl KeyRecord {
             not_before: self.not_before,
             expires_at: self.expires_at,
             allow_ips: self.allow_ips.iter().map(ToString::to_string).collect(),
+            rate_per_minute: self.rate_per_minute,
+            burst: self.burst,
         };
         serde_json::to_string(&wire).expect("a record always serialises")
     }
@@ -171,6 +186,8 @@ mod tests {
             not_before: None,
             expires_at: Some(UnixMillis(1_803_715_200_000)),
             allow_ips: vec![parse_network("203.0.113.0/24").unwrap(), parse_network("2001:db8::1").unwrap()],
+            rate_per_minute: Some(600),
+            burst: None,
         }
     }
 
@@ -219,6 +236,8 @@ mod tests {
             ("tenant", "..".into()),
             ("allow_ips", serde_json::json!(["10.0.0.0/99"])),
             ("allow_ips", "10.0.0.0/8".into()),
+            ("rate_per_minute", 0.into()),
+            ("burst", (-1).into()),
             ("created_at", "yesterday".into()),
             ("expires_at", 1_803_715_200.into()),
         ];

@@ -1,5 +1,6 @@
 //! The Worker's settings, read once per request from `[vars]` and secrets.
 
+use crate::core::gcra::Quota;
 use crate::core::Outcome;
 use worker::Env;
 
@@ -26,6 +27,13 @@ pub struct Config {
     /// `Retry-After` for callers over the failed-attempt limit
     /// (`AUTH_FAILURE_RETRY_AFTER`, seconds, default 60: the binding's period).
     pub auth_failure_retry_after: u64,
+    /// The quota of keys whose record sets none (`RATE_PER_MINUTE`, `BURST`).
+    pub default_quota: Quota,
+    /// `RATE_LIMIT_FAILURE_MODE=open`: forward unmetered when a key's guard
+    /// cannot be asked. Default `closed`: deny with 503.
+    pub limiter_fails_open: bool,
+    /// Secret of the admin route; without it the route does not exist.
+    pub admin_token: Option<String>,
 }
 
 /// The shortest pepper accepted: 32 characters (e.g. `openssl rand -hex 32` gives 64).
@@ -70,6 +78,14 @@ impl Config {
                 .collect(),
             public_discovery: number(env, "PUBLIC_DISCOVERY", true)?,
             auth_failure_retry_after: number(env, "AUTH_FAILURE_RETRY_AFTER", 60)?,
+            default_quota: Quota::new(number(env, "RATE_PER_MINUTE", 600)?, number(env, "BURST", 50)?)
+                .ok_or(Outcome::Misconfigured)?,
+            limiter_fails_open: match setting(env, "RATE_LIMIT_FAILURE_MODE").as_deref() {
+                None | Some("closed") => false,
+                Some("open") => true,
+                Some(_) => return Err(Outcome::Misconfigured),
+            },
+            admin_token: setting(env, "ADMIN_TOKEN").filter(|t| t.len() >= MIN_PEPPER_LEN),
         })
     }
 }

@@ -1,7 +1,9 @@
 //! The Workers shell: the only code that touches KV, `fetch` and the clock.
 //! It holds no policy; every decision is a call into [`crate::core`].
 
+mod admin;
 mod config;
+mod guard;
 mod log;
 mod origin;
 mod pipeline;

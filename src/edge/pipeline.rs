@@ -1,17 +1,19 @@
 //! The request pipeline, in order, in one place:
 //!
-//! parse → verify → authorize → forward → log
+//! parse → verify → authorize → throttle → forward → log
 //!
 //! Each phase is a call into the pure core or one I/O step; any phase can
 //! end the request with an [`Outcome`], and every request, however it ends,
-//! gets exactly one audit line. (Per-key rate limiting will sit between
-//! authorize and forward.)
+//! gets exactly one audit line.
 
-use super::{config::Config, log, origin, respond, store, throttle};
+use super::{admin, config::Config, guard, log, origin, respond, store, throttle};
 use crate::core::audit::{AuditRecord, RequestFacts};
 use crate::core::bulk;
 use crate::core::credential::{from_authorization, CredentialError};
-use crate::core::decide::{authorize, authorize_bulk, verify, Context, Grant};
+use crate::core::decide::{authorize, authorize_bulk, quota, verify, Context, Grant};
+use crate::core::gcra;
+use crate::core::guard::{retry_after_seconds, Answer, Ask};
+use crate::core::outcome::KeyRejection;
 use crate::core::forward::{self, EdgeAssertions, RequestTarget};
 use crate::core::lookup::record_name;
 use crate::core::scim::{classify, Resource, ScimRequest};
@@ -28,7 +30,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
         ..RequestFacts::default()
     };
     let (outcome, response) = match run(&mut req, env, started, &request_id, &mut facts).await {
-        Ok(origin) => (Outcome::Forwarded { origin_status: origin.status_code() }, respond::passthrough(origin, &request_id)),
+        Ok(done) => done,
         Err(denied) => {
             drain_small_body(&mut req).await;
             let response = respond::error(&denied, &request_id);
@@ -40,11 +42,20 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
     response
 }
 
-async fn run(req: &mut Request, env: &Env, now: UnixMillis, request_id: &str, facts: &mut RequestFacts) -> Result<Response, Outcome> {
+async fn run(
+    req: &mut Request,
+    env: &Env,
+    now: UnixMillis,
+    request_id: &str,
+    facts: &mut RequestFacts,
+) -> Result<(Outcome, Response), Outcome> {
     // parse: settings, target, SCIM shape. No I/O yet.
     let config = Config::from_env(env)?;
     let url = req.inner().url();
     let target = RequestTarget::parse(&url).ok_or(Outcome::NotFound)?;
+    if target.path == admin::REVOKE_PATH {
+        return admin_revoke(req, env, &config, facts).await;
+    }
     let scim = parse(req, &config, &target, &facts.method)?;
     facts.resource = Some(scim.resource.scope_name());
     let ctx = Context {
@@ -73,6 +84,12 @@ async fn run(req: &mut Request, env: &Env, now: UnixMillis, request_id: &str, fa
         Some((grant, record))
     };
 
+    // throttle: the key's guard meters its rate and knows revocations at once.
+    let mut meter = Meter::Unkeyed;
+    if let Some((grant, record)) = &grant {
+        meter = throttle_key(env, &config, &grant.key_id, quota(record, config.default_quota)).await?;
+    }
+
     // forward: the body is read only from an authorized caller, bounded,
     // and for /Bulk every operation is authorized before anything is sent.
     let body = read_body(req, config.max_body_bytes).await?;
@@ -97,14 +114,60 @@ async fn run(req: &mut Request, env: &Env, now: UnixMillis, request_id: &str, fa
             prefix: &prefix,
         },
     );
-    origin::send(origin::OriginRequest {
+    let response = origin::send(origin::OriginRequest {
         url: forward::origin_url(&origin_base, &scim.path, target.query),
         method: req.method(),
         headers,
         body,
         timeout_ms: config.origin_timeout_ms,
     })
-    .await
+    .await?;
+    let outcome = Outcome::Forwarded { origin_status: response.status_code(), unmetered: matches!(meter, Meter::Unmetered) };
+    let rate_headers = match meter {
+        Meter::Metered { quota, remaining, reset_after_us } => gcra::headers(&quota, remaining, reset_after_us).to_vec(),
+        Meter::Unkeyed | Meter::Unmetered => Vec::new(),
+    };
+    Ok((outcome, respond::passthrough(response, request_id, &rate_headers)))
+}
+
+/// What the throttle phase learned, for the response headers and the log.
+enum Meter {
+    /// No key (public discovery): nothing to meter.
+    Unkeyed,
+    /// Admitted by the key's guard.
+    Metered { quota: gcra::Quota, remaining: u32, reset_after_us: u64 },
+    /// The guard could not be asked and `RATE_LIMIT_FAILURE_MODE=open`.
+    Unmetered,
+}
+
+async fn throttle_key(env: &Env, config: &Config, key_id: &str, quota: gcra::Quota) -> Result<Meter, Outcome> {
+    match guard::check(env, key_id, Ask::from(quota)).await {
+        Ok(Answer::Admit { remaining, reset_after_us }) => Ok(Meter::Metered { quota, remaining, reset_after_us }),
+        Ok(Answer::Limit { retry_after_us, .. }) => Err(Outcome::RateLimited { retry_after: retry_after_seconds(retry_after_us) }),
+        Ok(Answer::Revoked) => Err(Outcome::InvalidKey(KeyRejection::Revoked)),
+        Err(_) if config.limiter_fails_open => Ok(Meter::Unmetered),
+        Err(_) => Err(Outcome::LimiterUnavailable),
+    }
+}
+
+async fn admin_revoke(req: &mut Request, env: &Env, config: &Config, facts: &mut RequestFacts) -> Result<(Outcome, Response), Outcome> {
+    facts.resource = Some("admin".into());
+    match admin::revoke(req, env, config.admin_token.as_deref()).await {
+        Ok(key_id) => {
+            let body = serde_json::json!({ "revoked": key_id }).to_string();
+            facts.key_id = Some(key_id);
+            let response = Response::ok(body).map_err(|_| Outcome::Misconfigured)?;
+            Ok((Outcome::AdminRevoked, response))
+        }
+        Err(Outcome::AdminUnauthorized) => Err(throttle::charge_failure(
+            env,
+            facts.client_ip.as_deref(),
+            Outcome::AdminUnauthorized,
+            config.auth_failure_retry_after,
+        )
+        .await),
+        Err(other) => Err(other),
+    }
 }
 
 /// The SCIM request below the base path, refusing method overrides.

@@ -19,12 +19,16 @@ pub fn error(outcome: &Outcome, request_id: &str) -> Response {
     Response::builder().with_status(outcome.status()).with_headers(headers).fixed(body.into_bytes())
 }
 
-/// The origin's response, unchanged except for the edge's request id.
-pub fn passthrough(origin: Response, request_id: &str) -> Response {
+/// The origin's response, unchanged except for the edge's request id and
+/// its own headers (rate limit).
+pub fn passthrough(origin: Response, request_id: &str, extra: &[(&str, String)]) -> Response {
     let headers = Headers::new();
     for (name, value) in origin.headers().entries() {
         let _ = headers.append(&name, &value);
     }
     let _ = headers.set("x-request-id", request_id);
+    for (name, value) in extra {
+        let _ = headers.set(name, value);
+    }
     origin.with_headers(headers)
 }

@@ -71,7 +71,7 @@ export async function startRecordingOrigin(respond) {
 }
 
 /** The built Worker in workerd. `kv: false` removes the KEYS binding. */
-export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, vars = {}, authFailureLimit = 100 }) {
+export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, guard = true, kvPersist, vars = {}, authFailureLimit = 100 }) {
   const logs = [];
   const bindings = { PEPPER: pepper, ORIGIN_URL: originUrl, SCIM_BASE_PATH: "/scim/v2", ...vars };
   if (originAuthorization) bindings.ORIGIN_AUTHORIZATION = originAuthorization;
@@ -83,7 +83,10 @@ export async function startEdge({ originUrl, originAuthorization, pepper, kv = t
       { type: "CompiledWasm", include: ["**/*.wasm"] },
     ],
     compatibilityDate: "2026-04-01",
-    kvNamespaces: kv ? ["KEYS"] : [],
+    // The id matches wrangler.toml, so a store written by `wrangler kv … --local --persist-to` is shared.
+    kvNamespaces: kv ? { KEYS: "REPLACE_WITH_KV_NAMESPACE_ID" } : {},
+    kvPersist,
+    durableObjects: guard ? { KEY_GUARD: "KeyGuard" } : {},
     ratelimits: { AUTH_FAILURES: { simple: { limit: authFailureLimit, period: 60 } } },
     bindings,
     host: "127.0.0.1",
@@ -132,12 +135,17 @@ export async function mintKey(edge, pepper, { label = "test", tenant, scopes = "
   if (expires) args.push("--expires", expires);
   const run = spawnSync(CLI, args, { env: { ...process.env, PEPPER: pepper }, encoding: "utf8" });
   if (run.status !== 0) throw new Error(`provgate key mint failed: ${run.stderr}`);
-  const [entry] = JSON.parse(run.stdout);
+  const entries = JSON.parse(run.stdout);
+  const entry = entries.find((e) => e.key.startsWith("hash:"));
+  const index = entries.find((e) => e.key.startsWith("id:"));
   const key = run.stderr.match(/key:\s+(pvk_\S+)/)[1];
   const keyId = run.stderr.match(/key id:\s+(key_\S+)/)[1];
   let record = JSON.parse(entry.value);
   if (edit) record = edit(record) ?? record;
-  if (edge?.kv) await edge.kv.put(entry.key, JSON.stringify(record));
+  if (edge?.kv) {
+    await edge.kv.put(index.key, index.value);
+    await edge.kv.put(entry.key, JSON.stringify(record));
+  }
   return { key, keyId, name: entry.key, record };
 }
 

@@ -1,0 +1,171 @@
+// Per-key rate limits in each key's Durable Object, instant revocation, and
+// the limiter's failure mode, end to end in workerd.
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { ROOT, startEdge, startRecordingOrigin, mintKey, raw, randomSecret } from "./harness.mjs";
+
+const pepper = randomSecret();
+const adminToken = randomSecret() + randomSecret();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+describe("rate limits", () => {
+  let origin, edge;
+  before(async () => {
+    origin = await startRecordingOrigin();
+    edge = await startEdge({ originUrl: origin.url, pepper, vars: { ADMIN_TOKEN: adminToken } });
+  });
+  after(async () => {
+    await edge?.stop();
+    await origin?.stop();
+  });
+
+  test("40 concurrent requests on a burst of 5: 5 pass, the rest get 429 with Retry-After; then the sustained rate", async () => {
+    const { key } = await mintKey(edge, pepper, { edit: (r) => ({ ...r, rate_per_minute: 60, burst: 5 }) });
+    origin.received.length = 0;
+    const results = await Promise.all(
+      Array.from({ length: 40 }, () => raw(`${edge.base}/Users`, { headers: { authorization: `Bearer ${key}` } })),
+    );
+    const ok = results.filter((r) => r.status === 200);
+    const limited = results.filter((r) => r.status === 429);
+    assert.ok(ok.length >= 5 && ok.length <= 6, `admitted ${ok.length}`);
+    assert.equal(ok.length + limited.length, 40);
+    assert.equal(origin.received.length, ok.length, "rejections cost the origin nothing");
+    for (const r of limited) {
+      assert.ok(Number(r.headers["retry-after"]) >= 1, "Retry-After in seconds");
+      assert.equal(r.json().status, "429");
+    }
+    assert.match(ok[0].headers["ratelimit-policy"], /^"key";q=5;w=5$/);
+    assert.match(ok[0].headers["ratelimit"], /^"key";r=\d+;t=\d+$/);
+
+    await sleep(1100);
+    const again = await raw(`${edge.base}/Users`, { headers: { authorization: `Bearer ${key}` } });
+    assert.equal(again.status, 200, "one more after one interval");
+    const next = await raw(`${edge.base}/Users`, { headers: { authorization: `Bearer ${key}` } });
+    assert.equal(next.status, 429, "but only at the sustained rate");
+    assert.equal((await edge.auditFor(next.headers["x-request-id"])).reason, "rate_limited");
+  });
+
+  test("key A exhausting its burst does not limit key B", async () => {
+    const a = await mintKey(edge, pepper, { edit: (r) => ({ ...r, rate_per_minute: 1, burst: 2 }) });
+    const b = await mintKey(edge, pepper, { edit: (r) => ({ ...r, rate_per_minute: 1, burst: 2 }) });
+    const get = (k) => raw(`${edge.base}/Users`, { headers: { authorization: `Bearer ${k}` } });
+    assert.deepEqual([(await get(a.key)).status, (await get(a.key)).status, (await get(a.key)).status], [200, 200, 429]);
+    assert.deepEqual([(await get(b.key)).status, (await get(b.key)).status], [200, 200]);
+  });
+
+  test("the default quota comes from [vars] when the record has none", async () => {
+    const small = await startEdge({ originUrl: origin.url, pepper, vars: { RATE_PER_MINUTE: "1", BURST: "1" } });
+    try {
+      const { key } = await mintKey(small, pepper);
+      const get = () => raw(`${small.base}/Users`, { headers: { authorization: `Bearer ${key}` } });
+      assert.deepEqual([(await get()).status, (await get()).status], [200, 429]);
+    } finally {
+      await small.stop();
+    }
+  });
+
+  test("revocation through the admin route stops the key at once, though its KV record still says active", async () => {
+    const { key, keyId } = await mintKey(edge, pepper);
+    const get = () => raw(`${edge.base}/Users`, { headers: { authorization: `Bearer ${key}` } });
+    assert.equal((await get()).status, 200);
+    const revoke = (token, body = { key_id: keyId }) =>
+      raw(`${edge.url}/_provgate/admin/revoke`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+    const wrong = await revoke("not-the-token");
+    assert.equal(wrong.status, 401);
+    assert.equal((await edge.auditFor(wrong.headers["x-request-id"])).reason, "admin_unauthorized");
+    assert.equal((await get()).status, 200, "a wrong token changes nothing");
+    assert.equal((await revoke(adminToken, { key_id: "nonsense" })).status, 400);
+    const done = await revoke(adminToken);
+    assert.equal(done.status, 200, done.text);
+    const denied = await get();
+    assert.equal(denied.status, 401);
+    assert.equal(denied.headers["www-authenticate"], 'Bearer realm="provgate", error="invalid_token"');
+    assert.equal((await edge.auditFor(denied.headers["x-request-id"])).reason, "key_revoked");
+  });
+
+  test("without ADMIN_TOKEN the admin route does not exist", async () => {
+    const plain = await startEdge({ originUrl: origin.url, pepper });
+    try {
+      const res = await raw(`${plain.url}/_provgate/admin/revoke`, { method: "POST", headers: { authorization: "Bearer x" }, body: "{}" });
+      assert.equal(res.status, 404);
+    } finally {
+      await plain.stop();
+    }
+  });
+});
+
+describe("limiter failure mode", () => {
+  test("closed (default) denies with 503; open forwards unmetered and says so in the log", async () => {
+    const origin = await startRecordingOrigin();
+    const closed = await startEdge({ originUrl: origin.url, pepper, guard: false });
+    const open = await startEdge({ originUrl: origin.url, pepper, guard: false, vars: { RATE_LIMIT_FAILURE_MODE: "open" } });
+    try {
+      const k1 = await mintKey(closed, pepper);
+      const res = await raw(`${closed.base}/Users`, { headers: { authorization: `Bearer ${k1.key}` } });
+      assert.equal(res.status, 503);
+      assert.equal((await closed.auditFor(res.headers["x-request-id"])).reason, "limiter_unavailable");
+      assert.equal(origin.received.length, 0);
+
+      const k2 = await mintKey(open, pepper);
+      const res2 = await raw(`${open.base}/Users`, { headers: { authorization: `Bearer ${k2.key}` } });
+      assert.equal(res2.status, 200);
+      const line = await open.auditFor(res2.headers["x-request-id"]);
+      assert.deepEqual([line.decision, line.reason], ["allow", "forwarded_unmetered"]);
+    } finally {
+      await closed.stop();
+      await open.stop();
+      await origin.stop();
+    }
+  });
+});
+
+describe("the CLI against a running edge", () => {
+  test("provgate key mint --local and key revoke --local work on the store the edge reads", { timeout: 120_000 }, async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "provgate-kv-"));
+    const origin = await startRecordingOrigin();
+    const edge = await startEdge({ originUrl: origin.url, pepper, kvPersist: path.join(dir, "v3/kv"), vars: { ADMIN_TOKEN: adminToken } });
+    // Asynchronous, so that this process's event loop (and its sockets) keep running.
+    const cli = (...args) =>
+      new Promise((resolve) => {
+        const child = spawn(path.join(ROOT, "target/debug/provgate"), args, {
+          cwd: ROOT,
+          env: { ...process.env, PEPPER: pepper, ADMIN_TOKEN: adminToken },
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d) => (stdout += d));
+        child.stderr.on("data", (d) => (stderr += d));
+        const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+        child.on("exit", (status) => {
+          clearTimeout(timer);
+          resolve({ status, stdout, out: stdout + stderr });
+        });
+      });
+    try {
+      const minted = await cli("key", "mint", "--local", "--persist-to", dir, "--label", "cli test", "--scopes", "users:read");
+      assert.equal(minted.status, 0, minted.out);
+      const key = minted.stdout.match(/key:\s+(pvk_\S+)/)[1];
+      const keyId = minted.stdout.match(/key id:\s+(key_\S+)/)[1];
+      const get = () => raw(`${edge.base}/Users`, { headers: { authorization: `Bearer ${key}` } });
+      assert.equal((await get()).status, 200, "the edge finds what the CLI wrote");
+
+      const revoked = await cli("key", "revoke", "--local", "--persist-to", dir, keyId, "--edge-url", edge.url);
+      assert.equal(revoked.status, 0, revoked.out);
+      assert.equal((await get()).status, 401, "refused at once");
+      const index = JSON.parse(await edge.kv.get(`id:${keyId}`));
+      assert.equal(JSON.parse(await edge.kv.get(index.record)).status, "revoked", "and the record says so");
+
+      const unknown = await cli("key", "revoke", "--local", "--persist-to", dir, "key_doesnotexist", "--edge-url", edge.url);
+      assert.notEqual(unknown.status, 0);
+      assert.match(unknown.out, /no key key_doesnotexist/);
+    } finally {
+      await edge.stop();
+      await origin.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
