@@ -9,7 +9,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 WASM_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 E2E_TESTS := $(wildcard tests/e2e/*.test.mjs)
 
-.PHONY: dev test install build cli test-core test-e2e deploy-check clean
+.PHONY: dev test install build cli test-core test-e2e bench clean
 
 ## Run provgate locally: a real SCIM origin, a demo key, the edge on :8787.
 dev: install build cli
@@ -35,6 +35,10 @@ test-core:
 
 test-e2e:
 	timeout 900 node --test --test-timeout=300000 $(E2E_TESTS)
+
+## Bounded load runs on loopback; see BENCHMARKS.md.
+bench: install build cli
+	node bench/limiter.mjs 2000 8 3
 
 clean:
 	rm -rf build target .wrangler

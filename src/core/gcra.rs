@@ -89,8 +89,8 @@ pub fn check(quota: &Quota, tat: Option<u64>, now_us: u64) -> Verdict {
     Verdict::Admit { tat: new_tat, remaining, reset_after_us: used }
 }
 
-/// The IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers-09,
-/// structured fields): `RateLimit-Policy: "key";q=<burst>;w=<seconds>` and
+/// The IETF RateLimit header fields in the structured-field syntax of
+/// draft-ietf-httpapi-ratelimit-headers (revisions -08 and later): `RateLimit-Policy: "key";q=<burst>;w=<seconds>` and
 /// `RateLimit: "key";r=<remaining>;t=<seconds until the burst is full>`.
 pub fn headers(quota: &Quota, remaining: u32, reset_us: u64) -> [(&'static str, String); 2] {
     [

@@ -213,10 +213,10 @@ impl Outcome {
             ),
             Outcome::BulkInvalid(why) => format!("The bulk request cannot be accepted: {why}. Nothing in it was applied."),
             Outcome::AuthThrottled { retry_after } => format!(
-                "Too many requests with invalid provisioning keys from this address. Retry after {retry_after} seconds with a valid key."
+                "Too many requests with invalid provisioning keys from this address. Retry after {retry_after} s with a valid key."
             ),
             Outcome::RateLimited { retry_after } => format!(
-                "This provisioning key has used up its rate limit. Retry after {retry_after} seconds; the identity provider does this by itself."
+                "This provisioning key has used up its rate limit. Retry after {retry_after} s; identity providers do this by themselves."
             ),
             other => other.fixed_detail().to_owned(),
         }
