@@ -15,12 +15,14 @@ if [[ ! -f .dev.vars ]]; then
 PEPPER=$(rand)
 ORIGIN_AUTHORIZATION=Bearer $(rand)
 ADMIN_TOKEN=$(rand)
+ORIGIN_SIGNING_SECRET=$(rand)
 ORIGIN_URL=http://127.0.0.1:${ORIGIN_PORT}/v2
 VARS
   echo "[dev] wrote .dev.vars with a fresh PEPPER and origin token"
 fi
 origin_token=$(sed -n 's/^ORIGIN_AUTHORIZATION=Bearer //p' .dev.vars)
 origin_url=$(sed -n 's/^ORIGIN_URL=//p' .dev.vars)
+signing_secret=$(sed -n 's/^ORIGIN_SIGNING_SECRET=//p' .dev.vars)
 
 pids=()
 cleanup() {
@@ -31,9 +33,10 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
-.venv/bin/python tests/origin/scim_origin.py --port "$ORIGIN_PORT" --bearer-token "$origin_token" &
+.venv/bin/python tests/origin/scim_origin.py --port "$ORIGIN_PORT" --bearer-token "$origin_token" \
+  --signing-secret "$signing_secret" &
 pids+=($!)
-echo "[dev] SCIM origin (scim2-server) on ${origin_url}"
+echo "[dev] SCIM origin (scim2-server) on ${origin_url}, accepting only requests signed by the edge"
 
 key_out=$(./target/debug/provgate key mint --local --label "make dev demo" --scopes '*' 2>/dev/null)
 key=$(sed -n 's/^key: *//p' <<<"$key_out")

@@ -69,7 +69,7 @@ impl AuditRecord {
             resource: facts.resource,
             status: outcome.status(),
             origin_status: match outcome {
-                Outcome::Forwarded { origin_status, .. } => Some(*origin_status),
+                Outcome::Forwarded { origin_status, .. } | Outcome::OriginRejectedEdge { origin_status } => Some(*origin_status),
                 _ => None,
             },
             latency_ms: finished.0.saturating_sub(started.0),

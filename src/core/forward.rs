@@ -106,6 +106,10 @@ const HOP_BY_HOP: &[&str] = &[
     "te", "trailer", "transfer-encoding", "upgrade", "host", "content-length",
 ];
 
+/// Headers the edge's signature owns; an incoming copy could confuse the
+/// origin's verifier.
+const SIGNATURE_HEADERS: &[&str] = &["signature", "signature-input", "content-digest", "repr-digest"];
+
 /// Headers that ask a server to treat the request as another method.
 pub const METHOD_OVERRIDES: &[&str] = &["x-http-method-override", "x-http-method", "x-method-override"];
 
@@ -124,6 +128,7 @@ fn dropped(name: &str, named_by_connection: &[String]) -> bool {
         || n.starts_with("x-provgate-")
         || n.starts_with("x-forwarded-")
         || n.starts_with("cf-")
+        || SIGNATURE_HEADERS.contains(&n.as_str())
         || METHOD_OVERRIDES.contains(&n.as_str())
 }
 
@@ -204,6 +209,9 @@ mod tests {
             h("x-request-id", "forged"),
             h("cf-connecting-ip", "1.2.3.4"),
             h("transfer-encoding", "chunked"),
+            h("signature", "provgate=:forged:"),
+            h("Signature-Input", "provgate=()"),
+            h("content-digest", "sha-256=:forged:"),
             h("user-agent", "Okta SCIM Client"),
         ];
         let edge = EdgeAssertions {

@@ -20,6 +20,7 @@ pub mod outcome;
 pub mod record;
 pub mod scim;
 pub mod scope;
+pub mod sign;
 pub mod time;
 
 pub use decide::{authorize, Grant};

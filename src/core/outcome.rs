@@ -99,6 +99,12 @@ pub enum Outcome {
     OriginUnreachable,
     /// The origin did not answer within `ORIGIN_TIMEOUT_MS`.
     OriginTimeout,
+    /// The origin answered 401 or 403 to the edge's own credential or
+    /// signature: the IdP's key was fine, the edge-to-origin trust is not.
+    OriginRejectedEdge {
+        /// The origin's status (401 or 403).
+        origin_status: u16,
+    },
 }
 
 /// Whether the edge let the request through.
@@ -159,7 +165,7 @@ impl Outcome {
             Outcome::MethodNotAllowed => 405,
             Outcome::BodyTooLarge => 413,
             Outcome::RecordMalformed | Outcome::Misconfigured => 500,
-            Outcome::OriginUnreachable => 502,
+            Outcome::OriginUnreachable | Outcome::OriginRejectedEdge { .. } => 502,
             Outcome::KeyStoreUnavailable => 503,
             Outcome::OriginTimeout => 504,
         }
@@ -197,6 +203,7 @@ impl Outcome {
             Outcome::Misconfigured => "misconfigured",
             Outcome::OriginUnreachable => "origin_unreachable",
             Outcome::OriginTimeout => "origin_timeout",
+            Outcome::OriginRejectedEdge { .. } => "origin_rejected_edge",
         }
     }
 
@@ -249,6 +256,7 @@ impl Outcome {
             Outcome::Misconfigured => "The service is misconfigured. Contact the service provider.",
             Outcome::OriginUnreachable => "The SCIM service behind this edge could not be reached. Retry later.",
             Outcome::OriginTimeout => "The SCIM service behind this edge did not answer in time. Retry later.",
+            Outcome::OriginRejectedEdge { .. } => "Your provisioning key was accepted, but the SCIM service behind this edge rejected the edge's own credentials. This is a configuration problem of the service provider, not of your key: contact them.",
         }
     }
 
@@ -282,6 +290,7 @@ impl Outcome {
             Outcome::Misconfigured => "set the PEPPER secret and the ORIGIN_URL variable",
             Outcome::OriginUnreachable => "check ORIGIN_URL and that the origin is up",
             Outcome::OriginTimeout => "the origin is slow: check it, or raise ORIGIN_TIMEOUT_MS",
+            Outcome::OriginRejectedEdge { .. } => "the origin refused the edge: check ORIGIN_AUTHORIZATION and ORIGIN_SIGNING_SECRET against the origin's configuration",
         }
     }
 
@@ -356,6 +365,7 @@ mod tests {
             Outcome::Misconfigured,
             Outcome::OriginUnreachable,
             Outcome::OriginTimeout,
+            Outcome::OriginRejectedEdge { origin_status: 401 },
         ];
         all.extend([Malformed, BadChecksum, Unknown, Revoked, Expired, NotYetValid].map(Outcome::InvalidKey));
         all

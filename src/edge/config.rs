@@ -1,6 +1,7 @@
 //! The Worker's settings, read once per request from `[vars]` and secrets.
 
 use crate::core::gcra::Quota;
+use crate::core::sign::SigningKey;
 use crate::core::Outcome;
 use worker::Env;
 
@@ -34,6 +35,11 @@ pub struct Config {
     pub limiter_fails_open: bool,
     /// Secret of the admin route; without it the route does not exist.
     pub admin_token: Option<String>,
+    /// Keys that sign forwards (`ORIGIN_SIGNING_SECRET`, then the optional
+    /// `ORIGIN_SIGNING_SECRET_PREVIOUS` during a rotation).
+    pub signing_keys: Vec<SigningKey>,
+    /// How long a signature is valid (`SIGNATURE_TTL_SECONDS`, default 60).
+    pub signature_ttl: u64,
 }
 
 /// The shortest pepper accepted: 32 characters (e.g. `openssl rand -hex 32` gives 64).
@@ -55,6 +61,10 @@ impl Config {
     /// `Misconfigured`, which denies every request (fail closed).
     pub fn from_env(env: &Env) -> Result<Self, Outcome> {
         let pepper = setting(env, "PEPPER").filter(|p| p.len() >= MIN_PEPPER_LEN).ok_or(Outcome::Misconfigured)?;
+        // Unsigned forwards would let the origin be reached around the edge unnoticed.
+        if setting(env, "ORIGIN_SIGNING_SECRET").is_none() {
+            return Err(Outcome::Misconfigured);
+        }
         let origin_url = setting(env, "ORIGIN_URL")
             .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
             .ok_or(Outcome::Misconfigured)?;
@@ -86,6 +96,12 @@ impl Config {
                 Some(_) => return Err(Outcome::Misconfigured),
             },
             admin_token: setting(env, "ADMIN_TOKEN").filter(|t| t.len() >= MIN_PEPPER_LEN),
+            signing_keys: ["ORIGIN_SIGNING_SECRET", "ORIGIN_SIGNING_SECRET_PREVIOUS"]
+                .iter()
+                .filter_map(|name| setting(env, name))
+                .map(|s| if s.len() >= MIN_PEPPER_LEN { Ok(SigningKey::new(s.as_bytes())) } else { Err(Outcome::Misconfigured) })
+                .collect::<Result<Vec<_>, _>>()?,
+            signature_ttl: number(env, "SIGNATURE_TTL_SECONDS", 60)?,
         })
     }
 }

@@ -3,6 +3,14 @@
 
 use crate::core::audit::AuditRecord;
 
+/// Denials caused by the edge's own setup (not by the caller) go out at
+/// error level, so alerting on errors finds them.
 pub fn emit(record: &AuditRecord) {
-    worker::console_log!("{}", record.to_json());
+    const OPERATOR_FAULTS: &[&str] =
+        &["origin_rejected_edge", "misconfigured", "record_malformed", "key_store_unavailable", "limiter_unavailable"];
+    if OPERATOR_FAULTS.contains(&record.reason) {
+        worker::console_error!("{}", record.to_json());
+    } else {
+        worker::console_log!("{}", record.to_json());
+    }
 }

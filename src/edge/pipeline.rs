@@ -12,6 +12,7 @@ use crate::core::bulk;
 use crate::core::credential::{from_authorization, CredentialError};
 use crate::core::decide::{authorize, authorize_bulk, quota, verify, Context, Grant};
 use crate::core::gcra;
+use crate::core::sign;
 use crate::core::guard::{retry_after_seconds, Answer, Ask};
 use crate::core::outcome::KeyRejection;
 use crate::core::forward::{self, EdgeAssertions, RequestTarget};
@@ -102,7 +103,7 @@ async fn run(
     let origin_base = forward::origin_base(&config.origin_url, tenant)?;
     let prefix = forward::forwarded_prefix(&config.base_path, &origin_base);
     let incoming: Vec<(String, String)> = req.headers().entries().collect();
-    let headers = forward::origin_headers(
+    let mut headers = forward::origin_headers(
         &incoming,
         &EdgeAssertions {
             request_id,
@@ -114,14 +115,27 @@ async fn run(
             prefix: &prefix,
         },
     );
-    let response = origin::send(origin::OriginRequest {
-        url: forward::origin_url(&origin_base, &scim.path, target.query),
-        method: req.method(),
-        headers,
-        body,
-        timeout_ms: config.origin_timeout_ms,
-    })
-    .await?;
+    let url = forward::origin_url(&origin_base, &scim.path, target.query);
+    let signed = sign::headers(
+        &config.signing_keys,
+        &sign::Forward {
+            method: &facts.method,
+            target_uri: &url,
+            body: body.as_deref().unwrap_or_default(),
+            key_id: grant.as_ref().map(|g| g.key_id.as_str()),
+            tenant,
+            nonce: request_id,
+            created: now.0 / 1000,
+            lifetime: config.signature_ttl,
+        },
+    );
+    headers.extend(signed.into_iter().map(|(n, v)| (n.to_owned(), v)));
+    let response = origin::send(origin::OriginRequest { url, method: req.method(), headers, body, timeout_ms: config.origin_timeout_ms }).await?;
+    // A 401/403 here is about the edge's credential, not the IdP's key: never
+    // pass it on as if the key were bad.
+    if matches!(response.status_code(), 401 | 403) {
+        return Err(Outcome::OriginRejectedEdge { origin_status: response.status_code() });
+    }
     let outcome = Outcome::Forwarded { origin_status: response.status_code(), unmetered: matches!(meter, Meter::Unmetered) };
     let rate_headers = match meter {
         Meter::Metered { quota, remaining, reset_after_us } => gcra::headers(&quota, remaining, reset_after_us).to_vec(),

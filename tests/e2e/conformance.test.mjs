@@ -5,7 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import path from "node:path";
-import { ROOT, startEdge, startScimOrigin, mintKey, randomSecret } from "./harness.mjs";
+import { ROOT, startEdge, startScimOrigin, mintKey, randomSecret, SIGNING_SECRET } from "./harness.mjs";
 
 const SCIM2 = path.join(ROOT, ".venv/bin/scim2");
 
@@ -36,7 +36,8 @@ test("scim2-tester gives the same verdict for every check through the edge as ag
   const pepper = randomSecret();
   const token = randomSecret();
   const direct = await startScimOrigin({ token });
-  const behind = await startScimOrigin({ token });
+  // Behind the edge, the origin also verifies the edge's signature on every request of the suite.
+  const behind = await startScimOrigin({ token, signingSecrets: [SIGNING_SECRET] });
   const edge = await startEdge({ originUrl: behind.url, originAuthorization: `Bearer ${token}`, pepper });
   try {
     // The suite sends ~800 requests in seconds: a key quota above that keeps it from being throttled
@@ -47,6 +48,7 @@ test("scim2-tester gives the same verdict for every check through the edge as ag
     assert.ok(a.verdicts.length >= 100, `the suite ran (${a.verdicts.length} checks):\n${a.out}`);
     assert.deepEqual(b.verdicts, a.verdicts, `verdicts differ through the edge:\n${b.out}`);
     assert.equal(b.code, a.code);
+    assert.ok(!behind.stderr().includes("rejected"), `the verifier rejected a forwarded request:\n${behind.stderr()}`);
     const failing = a.verdicts.filter((v) => !v.startsWith("SUCCESS")).length;
     console.log(`# scim2-tester: ${a.verdicts.length} checks, ${failing} not SUCCESS, identical through the edge`);
   } finally {

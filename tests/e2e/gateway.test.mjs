@@ -2,7 +2,7 @@
 // origin (scim2-server) and a recording origin on loopback.
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
-import { startEdge, startScimOrigin, startRecordingOrigin, mintKey, raw, randomSecret } from "./harness.mjs";
+import { startEdge, startScimOrigin, startRecordingOrigin, mintKey, raw, randomSecret, SIGNING_SECRET } from "./harness.mjs";
 
 const SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error";
 const USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -22,7 +22,8 @@ function assertScimError(res, status) {
 describe("against scim2-server", () => {
   let origin, edge, key, lastRequestId;
   before(async () => {
-    origin = await startScimOrigin({ token: originToken });
+    // The origin verifies the edge's signature on every request (examples/origin-verifier).
+    origin = await startScimOrigin({ token: originToken, signingSecrets: [SIGNING_SECRET] });
     edge = await startEdge({ originUrl: origin.url, originAuthorization: `Bearer ${originToken}`, pepper });
     key = await mintKey(edge, pepper, { scopes: "users:read,users:write" });
   });
@@ -43,9 +44,10 @@ describe("against scim2-server", () => {
     assert.equal(created.meta.location, `${edge.base}/Users/${created.id}`);
     assert.ok(res.headers.etag, "ETag passes through");
 
-    const direct = await raw(`${origin.url}/Users/${created.id}`, { headers: { authorization: `Bearer ${originToken}` } });
-    assert.equal(direct.status, 200);
-    assert.equal(direct.json().userName, "bjensen@example.com");
+    const viaEdge = await raw(`${edge.base}/Users/${created.id}`, { headers: { authorization: `Bearer ${key.key}` } });
+    assert.equal(viaEdge.status, 200);
+    assert.equal(viaEdge.json().userName, "bjensen@example.com");
+    assert.ok(origin.stderr().includes("") && !origin.stderr().includes("rejected"), origin.stderr());
   });
 
   test("Okta's HTTP Header mode (the bare key) is accepted", async () => {

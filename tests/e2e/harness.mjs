@@ -13,10 +13,15 @@ const CLI = path.join(ROOT, "target/debug/provgate");
 const PYTHON = path.join(ROOT, ".venv/bin/python");
 
 export const randomSecret = () => randomBytes(24).toString("hex");
+/** The edge's default signing secret in tests; origins that verify use it too. */
+export const SIGNING_SECRET = randomSecret();
 
 /** scim2-server (waitress) on a free loopback port; resolves once it listens. */
-export async function startScimOrigin({ token }) {
-  const proc = spawn(PYTHON, [path.join(ROOT, "tests/origin/scim_origin.py"), "--port", "0", "--bearer-token", token], {
+export async function startScimOrigin({ token, signingSecrets = [], maxAge }) {
+  const args = [path.join(ROOT, "tests/origin/scim_origin.py"), "--port", "0", "--bearer-token", token];
+  for (const s of signingSecrets) args.push("--signing-secret", s);
+  if (maxAge) args.push("--max-age", String(maxAge));
+  const proc = spawn(PYTHON, args, {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
@@ -32,6 +37,7 @@ export async function startScimOrigin({ token }) {
   });
   return {
     url,
+    stderr: () => stderr,
     async stop() {
       proc.kill("SIGTERM");
       if (proc.exitCode === null) await once(proc, "exit");
@@ -73,7 +79,8 @@ export async function startRecordingOrigin(respond) {
 /** The built Worker in workerd. `kv: false` removes the KEYS binding. */
 export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, guard = true, kvPersist, vars = {}, authFailureLimit = 100 }) {
   const logs = [];
-  const bindings = { PEPPER: pepper, ORIGIN_URL: originUrl, SCIM_BASE_PATH: "/scim/v2", ...vars };
+  const bindings = { PEPPER: pepper, ORIGIN_URL: originUrl, SCIM_BASE_PATH: "/scim/v2", ORIGIN_SIGNING_SECRET: SIGNING_SECRET, ...vars };
+  for (const [k, v] of Object.entries(bindings)) if (v === undefined) delete bindings[k];
   if (originAuthorization) bindings.ORIGIN_AUTHORIZATION = originAuthorization;
   const mf = new Miniflare({
     scriptPath: path.join(ROOT, "build/worker/shim.mjs"),

@@ -5,7 +5,10 @@ ETags, /Bulk, discovery), trusting X-Forwarded-* so that Location and
 meta.location name the edge, served by waitress (HTTP/1.1, keep-alive,
 chunked bodies) instead of wsgiref. Loopback only.
 
-    python scim_origin.py --port 0 --bearer-token TOKEN
+    python scim_origin.py --port 0 --bearer-token TOKEN [--signing-secret S]
+
+With --signing-secret it runs behind the example verifier
+(examples/origin-verifier), accepting only requests signed by the edge.
 
 prints one line `listening http://127.0.0.1:PORT/v2` once it accepts.
 """
@@ -16,6 +19,9 @@ import secrets
 import sys
 
 import waitress
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "origin-verifier"))
+from provgate_verify import ProvgateVerifier  # noqa: E402
 from scim2_models import ScimProvider
 from scim2_server.applications.wsgi import ForwardedHeaders
 from scim2_server.memory import InMemoryStorage
@@ -44,9 +50,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--bearer-token", default=None)
+    parser.add_argument("--signing-secret", action="append", default=[], help="accept only requests signed by the edge")
+    parser.add_argument("--max-age", type=int, default=60)
     args = parser.parse_args()
+    app = build_app(args.bearer_token)
+    if args.signing_secret:
+        # Outermost, so it sees the Host and path the edge addressed.
+        app = ProvgateVerifier(app, secrets=args.signing_secret, max_age=args.max_age)
     server = waitress.create_server(
-        build_app(args.bearer_token), host="127.0.0.1", port=args.port, threads=8, backlog=1024, ident="scim-origin",
+        app, host="127.0.0.1", port=args.port, threads=8, backlog=1024, ident="scim-origin",
         # The app's ForwardedHeaders middleware interprets them; waitress must not strip them.
         clear_untrusted_proxy_headers=False,
     )
