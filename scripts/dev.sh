@@ -7,19 +7,18 @@ cd "$(dirname "$0")/.."
 EDGE_PORT=${EDGE_PORT:-8787}
 ORIGIN_PORT=${ORIGIN_PORT:-8788}
 
-# Local secrets live in .dev.vars (git-ignored), generated once.
-if [[ ! -f .dev.vars ]]; then
-  rand() { python3 -c 'import secrets; print(secrets.token_hex(32))'; }
-  cat > .dev.vars <<VARS
-# Local settings for \`make dev\` (wrangler reads this file). Never commit it.
-PEPPER=$(rand)
-ORIGIN_AUTHORIZATION=Bearer $(rand)
-ADMIN_TOKEN=$(rand)
-ORIGIN_SIGNING_SECRET=$(rand)
-ORIGIN_URL=http://127.0.0.1:${ORIGIN_PORT}/v2
-VARS
-  echo "[dev] wrote .dev.vars with a fresh PEPPER and origin token"
-fi
+# Local secrets live in .dev.vars (git-ignored): generated once, and any
+# setting a newer provgate needs is appended without touching the others.
+rand() { python3 -c 'import secrets; print(secrets.token_hex(32))'; }
+ensure() {
+  grep -q "^$1=" .dev.vars 2>/dev/null || { echo "$1=$2" >> .dev.vars; echo "[dev] .dev.vars: set $1"; }
+}
+[[ -f .dev.vars ]] || echo "# Local settings for \`make dev\` (wrangler reads this file). Never commit it." > .dev.vars
+ensure PEPPER "$(rand)"
+ensure ORIGIN_AUTHORIZATION "Bearer $(rand)"
+ensure ORIGIN_URL "http://127.0.0.1:${ORIGIN_PORT}/v2"
+ensure ADMIN_TOKEN "$(rand)"
+ensure ORIGIN_SIGNING_SECRET "$(rand)"
 origin_token=$(sed -n 's/^ORIGIN_AUTHORIZATION=Bearer //p' .dev.vars)
 origin_url=$(sed -n 's/^ORIGIN_URL=//p' .dev.vars)
 signing_secret=$(sed -n 's/^ORIGIN_SIGNING_SECRET=//p' .dev.vars)
@@ -59,6 +58,7 @@ cat <<MSG
 [dev] try:
         curl -s -H 'Authorization: Bearer ${key}' 'http://127.0.0.1:${EDGE_PORT}/scim/v2/Users?startIndex=1&count=2'
 [dev] mint another: ./target/debug/provgate key mint --local --label 'Okta test' --scopes users:read,users:write
+[dev] revoke one:   ./target/debug/provgate key revoke --local <key id>
 [dev] Ctrl-C stops everything.
 
 MSG
