@@ -9,14 +9,14 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 WASM_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 E2E_TESTS := $(wildcard tests/e2e/*.test.mjs)
 
-.PHONY: dev test install build cli test-core test-e2e bench clean
+.PHONY: dev test install build cli test-core test-deploy test-e2e bench clean
 
 ## Run provgate locally: a real SCIM origin, a demo key, the edge on :8787.
 dev: install build cli
 	bash scripts/dev.sh
 
 ## Run every test: core (cargo test) and end to end (workerd + real origins).
-test: install build cli test-core test-e2e
+test: install build cli test-core test-deploy test-e2e
 
 install:
 	bash scripts/install.sh
@@ -32,6 +32,11 @@ cli:
 
 test-core:
 	cargo test
+
+## The deploy configuration and bundle are valid (no Cloudflare account needed).
+test-deploy:
+	node_modules/.bin/wrangler deploy --dry-run --outdir build/dry-run > build/dry-run.log 2>&1 || { cat build/dry-run.log; exit 1; }
+	@grep -q 'dry-run: exiting now' build/dry-run.log && test -s build/dry-run/shim.js && ls build/dry-run/*.wasm >/dev/null && echo "wrangler deploy --dry-run: ok"
 
 test-e2e:
 	timeout 900 node --test --test-timeout=300000 $(E2E_TESTS)

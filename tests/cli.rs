@@ -69,3 +69,32 @@ fn two_mints_never_share_a_key_or_id() {
     let b = String::from_utf8(mint(&["--label", "b"]).stderr).unwrap();
     assert_ne!(a, b);
 }
+
+fn provgate(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_provgate")).args(args).env("PEPPER", PEPPER).output().unwrap()
+}
+
+#[test]
+fn every_command_has_help() {
+    for cmd in [&["--help"][..], &["key", "--help"], &["key", "mint", "--help"], &["key", "list", "--help"], &["key", "show", "--help"], &["key", "rotate", "--help"], &["key", "revoke", "--help"]] {
+        let out = provgate(cmd);
+        assert!(out.status.success(), "{cmd:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("Usage:"), "{cmd:?}: {text}");
+    }
+    let top = String::from_utf8(provgate(&["--help"]).stdout).unwrap();
+    assert!(top.contains("Exit codes"), "exit codes are documented in --help");
+}
+
+#[test]
+fn usage_errors_exit_2_and_operation_errors_exit_1() {
+    assert_eq!(provgate(&["key", "mint", "--label", "x"]).status.code(), Some(2), "no --local/--remote/--emit");
+    assert_eq!(provgate(&["key", "mint", "--local", "--remote", "--label", "x"]).status.code(), Some(2));
+    assert_eq!(provgate(&["key", "frobnicate"]).status.code(), Some(2));
+    let bad_id = provgate(&["key", "show", "--local", "pvk_notanid"]);
+    assert_eq!(bad_id.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad_id.stderr).contains("not a key id"));
+    let bad_grace = provgate(&["key", "rotate", "--local", "key_abc", "--grace", "soon"]);
+    assert_eq!(bad_grace.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad_grace.stderr).contains("invalid --grace"));
+}

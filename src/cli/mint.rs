@@ -1,13 +1,11 @@
 //! `provgate key mint`.
 
-use super::{secrets, store, Emit, Local, Target};
-use crate::core::key::{KeyId, ProvisioningKey};
-use crate::core::lookup::{index_name, record_name, IndexEntry};
+use super::{keys, secrets, store, Emit, Local, Target};
+use crate::core::key::KeyId;
 use crate::core::record::{parse_network, valid_tenant, KeyRecord, Status};
 use crate::core::scope;
-use crate::core::time::{parse_duration, UnixMillis};
+use crate::core::time::parse_duration;
 use clap::Args;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Args)]
 pub struct MintArgs {
@@ -21,7 +19,7 @@ pub struct MintArgs {
     /// The customer tenant the key belongs to.
     #[arg(long)]
     tenant: Option<String>,
-    /// Comma-separated scopes: `users:read,groups:write`, `me`, or `*`.
+    /// Comma-separated scopes: `users:read,groups:write`, `bulk`, `me`, or `*`.
     #[arg(long, default_value = "users:read,users:write,groups:read,groups:write")]
     scopes: String,
     /// Lifetime, e.g. `90d` or `24h`; without it the key does not expire.
@@ -39,14 +37,9 @@ pub struct MintArgs {
     burst: Option<u32>,
 }
 
-fn fill_random(buf: &mut [u8]) {
-    getrandom::getrandom(buf).expect("the operating system's random source is available");
-}
-
 pub fn run(args: MintArgs) -> Result<(), String> {
-    let now = UnixMillis(SystemTime::now().duration_since(UNIX_EPOCH).map_err(|e| e.to_string())?.as_millis() as u64);
-    // Records keep whole seconds; rounding here keeps `created_at` truthful.
-    let now = UnixMillis(now.0 / 1000 * 1000);
+    // Everything is validated before anything is written.
+    let now = keys::now();
     let scopes = scope::parse_list(&args.scopes).map_err(|e| e.to_string())?;
     if scopes.is_empty() {
         return Err("--scopes is empty: a key that may do nothing is useless".into());
@@ -67,38 +60,32 @@ pub fn run(args: MintArgs) -> Result<(), String> {
         .collect::<Result<Vec<_>, _>>()?;
     let pepper = secrets::load("PEPPER")?.into_bytes();
 
-    let key = ProvisioningKey::generate(fill_random);
-    let record = KeyRecord {
-        key_id: KeyId::generate(fill_random),
-        label: args.label,
-        tenant: args.tenant,
-        scopes,
-        status: Status::Active,
-        created_at: now,
-        not_before: None,
-        expires_at,
-        allow_ips,
-        rate_per_minute: args.rate_per_minute,
-        burst: args.burst,
-    };
-    let name = record_name(&pepper, &key);
-    let value = record.encode();
-    let index = (index_name(record.key_id.as_str()), serde_json::to_string(&IndexEntry { v: 1, record: name.clone() }).expect("serialises"));
-
-    // The index goes first: a crash between the two writes leaves an index
-    // pointing at nothing, never a working key that no id can reach.
+    let minted = keys::mint(
+        &pepper,
+        KeyRecord {
+            key_id: KeyId::parse("key_0").expect("placeholder id"),
+            label: args.label,
+            tenant: args.tenant,
+            scopes,
+            status: Status::Active,
+            created_at: now,
+            not_before: None,
+            expires_at,
+            allow_ips,
+            rate_per_minute: args.rate_per_minute,
+            burst: args.burst,
+            rotated_from: None,
+        },
+    );
     match args.target.emit {
         Some(Emit::Json) => {
-            let entries = serde_json::json!([{ "key": index.0, "value": index.1 }, { "key": name, "value": value }]);
-            println!("{entries}");
+            println!("{}", keys::bulk_json(&minted.entries));
             // stdout is the pipeline's; the key goes to the operator only.
-            eprintln!("key id: {}\nkey:    {}", record.key_id, key.expose());
+            eprintln!("key id: {}\nkey:    {}", minted.record.key_id, minted.key.expose());
         }
         None => {
-            let kv = store(args.target.remote, &args.local);
-            kv.put(&index.0, &index.1)?;
-            kv.put(&name, &value)?;
-            println!("key id: {}\nkey:    {}", record.key_id, key.expose());
+            keys::write(&store(args.target.remote, &args.local), &minted.entries)?;
+            println!("key id: {}\nkey:    {}", minted.record.key_id, minted.key.expose());
             eprintln!("The key is shown once: paste it into the IdP now. Only its HMAC is stored.");
         }
     }

@@ -2,8 +2,11 @@
 //! records through `wrangler`, so it uses the operator's own Cloudflare
 //! login and the same KV store the Worker reads; it never stores a key.
 
+mod keys;
+mod list;
 mod mint;
 mod revoke;
+mod rotate;
 mod secrets;
 mod wrangler;
 
@@ -12,7 +15,12 @@ use std::process::ExitCode;
 use wrangler::Store;
 
 #[derive(Parser)]
-#[command(name = "provgate", version, about = "Operate provgate: mint and revoke SCIM provisioning keys")]
+#[command(
+    name = "provgate",
+    version,
+    about = "Operate provgate: mint, list, rotate and revoke SCIM provisioning keys",
+    after_help = "Exit codes: 0 done; 1 the operation failed (message on stderr, nothing half-written that works); 2 bad command line."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -29,6 +37,12 @@ enum Command {
 enum KeyCommand {
     /// Mint a new key: prints its id and the key (once) and stores its record.
     Mint(mint::MintArgs),
+    /// List keys: id, status, tenant, scopes, pepper, expiry, limits, label. Never a key or a hash.
+    List(list::ListArgs),
+    /// Show one key by id.
+    Show(list::ShowArgs),
+    /// Replace a key by a new one with the same rights; the old one keeps working for --grace.
+    Rotate(rotate::RotateArgs),
     /// Revoke a key by id: the edge refuses it at once, and its record says so.
     Revoke(revoke::RevokeArgs),
 }
@@ -84,6 +98,9 @@ pub fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Key(KeyCommand::Mint(args)) => mint::run(args),
         Command::Key(KeyCommand::Revoke(args)) => revoke::run(args),
+        Command::Key(KeyCommand::Rotate(args)) => rotate::run(args),
+        Command::Key(KeyCommand::List(args)) => list::list(args),
+        Command::Key(KeyCommand::Show(args)) => list::show(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,16 +9,14 @@
 //! If the edge cannot be reached, the record is still updated and the
 //! command fails, saying the key stops only after KV propagation.
 
-use super::{secrets, store, Local, Where};
-use crate::core::key::KeyId;
-use crate::core::lookup::{index_name, IndexEntry};
-use crate::core::record::{KeyRecord, Status};
+use super::{keys, secrets, store, Emit, Local, Target};
+use crate::core::record::Status;
 use clap::Args;
 
 #[derive(Args)]
 pub struct RevokeArgs {
     #[command(flatten)]
-    target: Where,
+    target: Target,
     #[command(flatten)]
     local: Local,
     /// The key's id (`key_…`).
@@ -30,12 +28,16 @@ pub struct RevokeArgs {
 }
 
 pub fn run(args: RevokeArgs) -> Result<(), String> {
-    let key_id = KeyId::parse(&args.key_id).ok_or_else(|| format!("{:?} is not a key id (key_…)", args.key_id))?;
     let kv = store(args.target.remote, &args.local);
-    let index = kv.get(&index_name(key_id.as_str()))?.ok_or_else(|| format!("no key {key_id} in this store"))?;
-    let index: IndexEntry = serde_json::from_str(&index).map_err(|e| format!("index of {key_id} is unreadable: {e}"))?;
-    let stored = kv.get(&index.record)?.ok_or_else(|| format!("the record of {key_id} is missing"))?;
-    let mut record = KeyRecord::decode(stored.as_bytes()).map_err(|e| format!("the record of {key_id} is unreadable: {e}"))?;
+    let keys::Stored { index, mut record } = keys::load(&kv, &args.key_id)?;
+    let key_id = record.key_id.clone();
+    record.status = Status::Revoked;
+    if let Some(Emit::Json) = args.target.emit {
+        // For pipelines that write KV themselves; the edge's guard is not told.
+        println!("{}", keys::bulk_json(&[(index.record, record.encode())]));
+        eprintln!("{key_id}: write this entry to revoke it (within KV propagation); `provgate key revoke --remote` also stops it at the edge at once");
+        return Ok(());
+    }
 
     let edge_url = match (args.edge_url, args.target.remote) {
         (Some(url), _) => url,
@@ -43,8 +45,6 @@ pub fn run(args: RevokeArgs) -> Result<(), String> {
         (None, true) => std::env::var("PROVGATE_EDGE_URL").map_err(|_| "--remote needs --edge-url or PROVGATE_EDGE_URL".to_owned())?,
     };
     let told_edge = tell_edge(&edge_url, key_id.as_str());
-
-    record.status = Status::Revoked;
     kv.put(&index.record, &record.encode())?;
     match told_edge {
         Ok(()) => {

@@ -57,7 +57,7 @@ pub fn verify(stored: Option<&[u8]>) -> Result<KeyRecord, Outcome> {
 /// ```
 /// use provgate::core::{authorize, decide::Context, record::*, scim::classify, scope::Scope, KeyId, UnixMillis, Outcome, KeyRejection};
 /// let rec = KeyRecord { key_id: KeyId::parse("key_1").unwrap(), label: "okta".into(), tenant: None,
-///     scopes: vec![Scope::Read("users".into())], status: Status::Active, allow_ips: vec![], rate_per_minute: None, burst: None,
+///     scopes: vec![Scope::Read("users".into())], status: Status::Active, allow_ips: vec![], rate_per_minute: None, burst: None, rotated_from: None,
 ///     created_at: UnixMillis(0), not_before: None, expires_at: Some(UnixMillis(1_000)) };
 /// let get = classify("GET", "/Users").unwrap();
 /// let at = |ms| Context { now: UnixMillis(ms), client_ip: None, resource_types: &[] };
@@ -125,6 +125,7 @@ mod tests {
             allow_ips: vec![],
             rate_per_minute: None,
             burst: None,
+            rotated_from: None,
         }
     }
 

@@ -26,6 +26,16 @@ pub struct IndexEntry {
     pub v: u32,
     /// The KV name of the key's record (`hash:…`).
     pub record: String,
+    /// Which pepper named the record ([`pepper_id`]), so that a pepper
+    /// rotation can list the keys still to rotate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pepper: Option<String>,
+}
+
+/// A short public name of a pepper: the first 8 hex digits of its SHA-256.
+pub fn pepper_id(pepper: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(pepper))[..8].to_owned()
 }
 
 /// The KV entry name of a key's record under a given pepper.

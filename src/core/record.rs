@@ -57,6 +57,8 @@ pub struct KeyRecord {
     pub rate_per_minute: Option<u32>,
     /// Requests at once from idle; `None`: the edge's default.
     pub burst: Option<u32>,
+    /// The key this one replaced (`provgate key rotate`), for the audit trail.
+    pub rotated_from: Option<String>,
 }
 
 /// Why a stored record cannot be used.
@@ -92,6 +94,8 @@ struct Wire {
     rate_per_minute: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     burst: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    rotated_from: Option<String>,
 }
 
 /// Tenants travel in a header and may be put into the origin URL, so they
@@ -140,6 +144,7 @@ impl KeyRecord {
             allow_ips,
             rate_per_minute: wire.rate_per_minute,
             burst: wire.burst,
+            rotated_from: wire.rotated_from,
             key_id,
             label: wire.label,
             tenant: wire.tenant,
@@ -166,6 +171,7 @@ impl KeyRecord {
             allow_ips: self.allow_ips.iter().map(ToString::to_string).collect(),
             rate_per_minute: self.rate_per_minute,
             burst: self.burst,
+            rotated_from: self.rotated_from.clone(),
         };
         serde_json::to_string(&wire).expect("a record always serialises")
     }
@@ -188,6 +194,7 @@ mod tests {
             allow_ips: vec![parse_network("203.0.113.0/24").unwrap(), parse_network("2001:db8::1").unwrap()],
             rate_per_minute: Some(600),
             burst: None,
+            rotated_from: Some("key_old".into()),
         }
     }
 

@@ -9,6 +9,9 @@ use worker::Env;
 pub struct Config {
     /// HMAC key for record names (secret `PEPPER`).
     pub pepper: Vec<u8>,
+    /// The pepper being retired (`PEPPER_PREVIOUS`): keys minted under it
+    /// keep working until rotated.
+    pub previous_pepper: Option<Vec<u8>>,
     /// Where SCIM calls go (`ORIGIN_URL`), e.g. `https://api.example.com/scim/v2`.
     pub origin_url: String,
     /// The origin's own `Authorization` value (secret `ORIGIN_AUTHORIZATION`).
@@ -75,6 +78,11 @@ impl Config {
         }
         Ok(Self {
             pepper: pepper.into_bytes(),
+            previous_pepper: match setting(env, "PEPPER_PREVIOUS") {
+                None => None,
+                Some(p) if p.len() >= MIN_PEPPER_LEN => Some(p.into_bytes()),
+                Some(_) => return Err(Outcome::Misconfigured),
+            },
             origin_url,
             origin_authorization: setting(env, "ORIGIN_AUTHORIZATION"),
             base_path,

@@ -204,7 +204,11 @@ fn is_public(config: &Config, scim: &ScimRequest, method: &str) -> bool {
 
 async fn verify_key(env: &Env, config: &Config, authorization: Option<&str>) -> Result<crate::core::KeyRecord, Outcome> {
     let key = from_authorization(authorization).map_err(|e: CredentialError| Outcome::from(e))?;
-    let stored = store::read(env, &record_name(&config.pepper, &key)).await?;
+    let mut stored = store::read(env, &record_name(&config.pepper, &key)).await?;
+    // During a pepper rotation, keys not yet rotated are named under the old pepper.
+    if let (None, Some(previous)) = (&stored, &config.previous_pepper) {
+        stored = store::read(env, &record_name(previous, &key)).await?;
+    }
     verify(stored.as_deref())
 }
 

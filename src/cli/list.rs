@@ -1,0 +1,117 @@
+//! `provgate key list` and `provgate key show <key-id>`: what an operator
+//! needs to know about keys, and never a key or a hash.
+
+use super::{keys, secrets, store, Local, Where};
+use crate::core::lookup::pepper_id;
+use crate::core::record::{KeyRecord, Status};
+use clap::Args;
+use serde_json::json;
+
+#[derive(Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    target: Where,
+    #[command(flatten)]
+    local: Local,
+    /// JSON lines instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    target: Where,
+    #[command(flatten)]
+    local: Local,
+    /// The key's id (`key_…`).
+    key_id: String,
+    /// JSON instead of text.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Which pepper named the record: "current", "previous", or "other".
+fn pepper_state(index_pepper: Option<&str>) -> &'static str {
+    let of = |name: &str| secrets::load(name).ok().map(|p| pepper_id(p.as_bytes()));
+    match index_pepper {
+        Some(p) if Some(p) == of("PEPPER").as_deref() => "current",
+        Some(p) if Some(p) == of("PEPPER_PREVIOUS").as_deref() => "previous",
+        _ => "other",
+    }
+}
+
+fn describe(record: &KeyRecord, pepper: &str) -> serde_json::Value {
+    let now = keys::now();
+    let state = match record.status {
+        Status::Revoked => "revoked",
+        Status::Active if record.expires_at.is_some_and(|t| t <= now) => "expired",
+        Status::Active if record.not_before.is_some_and(|t| now < t) => "not yet valid",
+        Status::Active => "active",
+    };
+    json!({
+        "key_id": record.key_id.as_str(),
+        "label": record.label,
+        "tenant": record.tenant,
+        "scopes": record.scopes.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "status": state,
+        "created_at": record.created_at.to_rfc3339(),
+        "not_before": record.not_before.map(|t| t.to_rfc3339()),
+        "expires_at": record.expires_at.map(|t| t.to_rfc3339()),
+        "allow_ips": record.allow_ips.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "rate_per_minute": record.rate_per_minute,
+        "burst": record.burst,
+        "rotated_from": record.rotated_from,
+        "pepper": pepper,
+    })
+}
+
+fn text(v: &serde_json::Value, key: &str) -> String {
+    match &v[key] {
+        serde_json::Value::Null => "-".into(),
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Array(a) if a.is_empty() => "-".into(),
+        serde_json::Value::Array(a) => a.iter().map(|x| x.as_str().unwrap_or_default()).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    }
+}
+
+pub fn list(args: ListArgs) -> Result<(), String> {
+    let kv = store(args.target.remote, &args.local);
+    let all = keys::load_all(&kv)?;
+    if !args.json {
+        println!("{:<22} {:<10} {:<14} {:<22} {:<8} {:<20} {:<11} {:<8} LABEL", "KEY ID", "STATUS", "TENANT", "SCOPES", "PEPPER", "EXPIRES", "RATE/MIN", "BURST");
+    }
+    for (id, loaded) in all {
+        match loaded {
+            Ok(stored) => {
+                let v = describe(&stored.record, pepper_state(stored.index.pepper.as_deref()));
+                if args.json {
+                    println!("{v}");
+                } else {
+                    println!(
+                        "{:<22} {:<10} {:<14} {:<22} {:<8} {:<20} {:<11} {:<8} {}",
+                        text(&v, "key_id"), text(&v, "status"), text(&v, "tenant"), text(&v, "scopes"), text(&v, "pepper"),
+                        text(&v, "expires_at"), text(&v, "rate_per_minute"), text(&v, "burst"), text(&v, "label")
+                    );
+                }
+            }
+            Err(problem) if args.json => println!("{}", json!({ "key_id": id, "status": "broken", "problem": problem })),
+            Err(problem) => println!("{id:<22} {:<10} {problem}", "broken"),
+        }
+    }
+    Ok(())
+}
+
+pub fn show(args: ShowArgs) -> Result<(), String> {
+    let stored = keys::load(&store(args.target.remote, &args.local), &args.key_id)?;
+    let v = describe(&stored.record, pepper_state(stored.index.pepper.as_deref()));
+    if args.json {
+        println!("{v}");
+    } else {
+        for key in ["key_id", "label", "status", "tenant", "scopes", "created_at", "not_before", "expires_at", "allow_ips", "rate_per_minute", "burst", "rotated_from", "pepper"] {
+            println!("{:<16} {}", format!("{key}:"), text(&v, key));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,30 @@
+//! The operator docs stay true: every `[vars]` entry and secret in
+//! wrangler.toml is documented in docs/configuration.md.
+use std::fs;
+
+fn read(path: &str) -> String {
+    fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+#[test]
+fn every_var_and_secret_is_documented() {
+    let toml = read("wrangler.toml");
+    let docs = read("docs/configuration.md");
+    let vars = toml.split("[vars]").nth(1).expect("wrangler.toml has [vars]");
+    let mut names: Vec<&str> = vars
+        .lines()
+        .take_while(|l| !l.starts_with('['))
+        .filter_map(|l| l.split_once(" = ").map(|(k, _)| k.trim()))
+        .collect();
+    let secrets: Vec<&str> = toml
+        .lines()
+        .filter_map(|l| l.strip_prefix("#   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|w| w.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .collect();
+    assert!(names.len() >= 10 && secrets.len() >= 4, "parsed {names:?} and {secrets:?}");
+    names.extend(secrets);
+    for name in names {
+        assert!(docs.contains(&format!("| `{name}` |")), "docs/configuration.md does not document {name}");
+    }
+}
