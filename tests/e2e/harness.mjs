@@ -175,3 +175,22 @@ export function raw(url, { method = "GET", headers = {}, body } = {}) {
     req.end();
   });
 }
+
+/**
+ * Runs the provgate CLI asynchronously, so that this process's event loop
+ * (and the sockets of any origin it serves) keeps running meanwhile.
+ */
+export function runCli(args, env = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(CLI, args, { cwd: ROOT, env: { ...process.env, ...env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => (stdout += d));
+    child.stderr.on("data", (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
+    child.on("exit", (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr, out: stdout + stderr });
+    });
+  });
+}

@@ -3,30 +3,15 @@
 // crash between the two writes of a mint.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync, chmodSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ROOT, startEdge, startRecordingOrigin, raw, randomSecret } from "./harness.mjs";
+import { ROOT, startEdge, startRecordingOrigin, raw, randomSecret, runCli } from "./harness.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const adminToken = randomSecret() + randomSecret();
 
-/** Runs the provgate CLI asynchronously (the event loop keeps serving sockets). */
-function cli(args, env = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(path.join(ROOT, "target/debug/provgate"), args, { cwd: ROOT, env: { ...process.env, ADMIN_TOKEN: adminToken, ...env } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
-    child.on("exit", (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr, out: stdout + stderr });
-    });
-  });
-}
+const cli = (args, env = {}) => runCli(args, { ADMIN_TOKEN: adminToken, ...env });
 const keyOf = (r) => r.stdout.match(/key:\s+(pvk_\S+)/)?.[1];
 const idOf = (r) => r.stdout.match(/key id:\s+(key_\S+)/)?.[1];
 

@@ -2,11 +2,10 @@
 // the limiter's failure mode, end to end in workerd.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { ROOT, startEdge, startRecordingOrigin, mintKey, raw, randomSecret } from "./harness.mjs";
+import { startEdge, startRecordingOrigin, mintKey, raw, randomSecret, runCli } from "./harness.mjs";
 
 const pepper = randomSecret();
 const adminToken = randomSecret() + randomSecret();
@@ -128,23 +127,7 @@ describe("the CLI against a running edge", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "provgate-kv-"));
     const origin = await startRecordingOrigin();
     const edge = await startEdge({ originUrl: origin.url, pepper, kvPersist: path.join(dir, "v3/kv"), vars: { ADMIN_TOKEN: adminToken } });
-    // Asynchronous, so that this process's event loop (and its sockets) keep running.
-    const cli = (...args) =>
-      new Promise((resolve) => {
-        const child = spawn(path.join(ROOT, "target/debug/provgate"), args, {
-          cwd: ROOT,
-          env: { ...process.env, PEPPER: pepper, ADMIN_TOKEN: adminToken },
-        });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d) => (stdout += d));
-        child.stderr.on("data", (d) => (stderr += d));
-        const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
-        child.on("exit", (status) => {
-          clearTimeout(timer);
-          resolve({ status, stdout, out: stdout + stderr });
-        });
-      });
+    const cli = (...args) => runCli(args, { PEPPER: pepper, ADMIN_TOKEN: adminToken });
     try {
       const minted = await cli("key", "mint", "--local", "--persist-to", dir, "--label", "cli test", "--scopes", "users:read");
       assert.equal(minted.status, 0, minted.out);
