@@ -1,26 +1,18 @@
 // Least privilege end to end: scopes whatever the spelling, /Bulk op by op,
 // tenant binding, IP allowlists, failed-attempt throttling, public
 // discovery. A recording origin counts what reaches it.
-import { test, before, after, describe } from "node:test";
+import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { startEdge, startRecordingOrigin, mintKey, raw, randomSecret } from "./harness.mjs";
+import { startEdge, startRecordingOrigin, mintKey, raw, randomSecret, recordingEdgeFixture } from "./harness.mjs";
 
 const pepper = randomSecret();
 const BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 
 describe("scopes, spelling and /Bulk", () => {
-  let origin, edge;
-  before(async () => {
-    origin = await startRecordingOrigin();
-    edge = await startEdge({ originUrl: origin.url, pepper });
-  });
-  after(async () => {
-    await edge?.stop();
-    await origin?.stop();
-  });
+  const fx = recordingEdgeFixture({ pepper });
 
   test("a users:read key gets nothing but Users reads through, however the path is spelled", async () => {
-    const { key } = await mintKey(edge, pepper, { scopes: "users:read" });
+    const { key } = await mintKey(fx.edge, pepper, { scopes: "users:read" });
     const auth = { authorization: `Bearer ${key}` };
     const allowed = [
       ["GET", "/Users"],
@@ -59,55 +51,55 @@ describe("scopes, spelling and /Bulk", () => {
       ["POST", "/Bulk"],
       ["POST", "/Groups/.search"],
     ];
-    origin.received.length = 0;
+    fx.origin.received.length = 0;
     for (const [method, path] of allowed) {
-      const res = await raw(`${edge.base}${path}`, { method, headers: auth, body: method === "POST" ? "{}" : undefined });
+      const res = await raw(`${fx.edge.base}${path}`, { method, headers: auth, body: method === "POST" ? "{}" : undefined });
       assert.equal(res.status, 200, `${method} ${path}: ${res.text}`);
     }
     for (const [method, path] of denied) {
-      const res = await raw(`${edge.base}${path}`, { method, headers: auth, body: method === "GET" || method === "HEAD" ? undefined : "{}" });
+      const res = await raw(`${fx.edge.base}${path}`, { method, headers: auth, body: method === "GET" || method === "HEAD" ? undefined : "{}" });
       assert.ok(DENIED.includes(res.status), `${method} ${path}: ${res.status} ${res.text}`);
     }
-    assert.equal(origin.received.length, allowed.length, "only the allowed requests reached the origin");
-    for (const r of origin.received) {
+    assert.equal(fx.origin.received.length, allowed.length, "only the allowed requests reached the origin");
+    for (const r of fx.origin.received) {
       assert.match(r.url, /^\/v2\/(Users|Schemas)(\/|$|\?)/, r.url);
       assert.ok(["GET", "HEAD", "POST"].includes(r.method));
     }
-    const names = origin.received.map((r) => r.url);
+    const names = fx.origin.received.map((r) => r.url);
     assert.ok(names.includes("/v2/Users/2819c223"), "resource names are forwarded canonical");
   });
 
   test("403 names the missing scope", async () => {
-    const { key } = await mintKey(edge, pepper, { scopes: "users:read" });
-    const res = await raw(`${edge.base}/Groups`, { headers: { authorization: `Bearer ${key}` } });
+    const { key } = await mintKey(fx.edge, pepper, { scopes: "users:read" });
+    const res = await raw(`${fx.edge.base}/Groups`, { headers: { authorization: `Bearer ${key}` } });
     assert.equal(res.status, 403);
     assert.match(res.json().detail, /groups:read/);
   });
 
   test("/Me needs the me scope", async () => {
-    const plain = await mintKey(edge, pepper, { scopes: "users:read,users:write" });
-    const me = await mintKey(edge, pepper, { scopes: "me" });
-    assert.equal((await raw(`${edge.base}/Me`, { headers: { authorization: `Bearer ${plain.key}` } })).status, 403);
-    assert.equal((await raw(`${edge.base}/Me`, { headers: { authorization: `Bearer ${me.key}` } })).status, 200);
+    const plain = await mintKey(fx.edge, pepper, { scopes: "users:read,users:write" });
+    const me = await mintKey(fx.edge, pepper, { scopes: "me" });
+    assert.equal((await raw(`${fx.edge.base}/Me`, { headers: { authorization: `Bearer ${plain.key}` } })).status, 403);
+    assert.equal((await raw(`${fx.edge.base}/Me`, { headers: { authorization: `Bearer ${me.key}` } })).status, 200);
   });
 
   test("root /.search needs read on every resource type", async () => {
-    const one = await mintKey(edge, pepper, { scopes: "users:read" });
-    const both = await mintKey(edge, pepper, { scopes: "users:read,groups:read" });
-    const search = (key) => raw(`${edge.base}/.search`, { method: "POST", headers: { authorization: `Bearer ${key}` }, body: "{}" });
+    const one = await mintKey(fx.edge, pepper, { scopes: "users:read" });
+    const both = await mintKey(fx.edge, pepper, { scopes: "users:read,groups:read" });
+    const search = (key) => raw(`${fx.edge.base}/.search`, { method: "POST", headers: { authorization: `Bearer ${key}` }, body: "{}" });
     assert.equal((await search(one.key)).status, 403);
     assert.equal((await search(both.key)).status, 200);
   });
 
   test("/Bulk with one forbidden operation is denied whole, naming its bulkId, and reaches nothing", async () => {
-    const { key } = await mintKey(edge, pepper, { scopes: "bulk,users:write" });
+    const { key } = await mintKey(fx.edge, pepper, { scopes: "bulk,users:write" });
     const auth = { authorization: `Bearer ${key}`, "content-type": "application/scim+json" };
     const body = (ops) => JSON.stringify({ schemas: [BULK], Operations: ops });
     const userOp = { method: "POST", path: "/Users", bulkId: "u1", data: { userName: "a" } };
     const groupOp = { method: "POST", path: "/Groups", bulkId: "g1", data: { displayName: "admins" } };
-    origin.received.length = 0;
+    fx.origin.received.length = 0;
 
-    const res = await raw(`${edge.base}/Bulk`, { method: "POST", headers: auth, body: body([userOp, groupOp]) });
+    const res = await raw(`${fx.edge.base}/Bulk`, { method: "POST", headers: auth, body: body([userOp, groupOp]) });
     assert.equal(res.status, 403);
     assert.match(res.json().detail, /"g1"/);
     assert.match(res.json().detail, /groups:write/);
@@ -121,26 +113,26 @@ describe("scopes, spelling and /Bulk", () => {
       "not json",
     ];
     for (const b of sneaky) {
-      const r = await raw(`${edge.base}/Bulk`, { method: "POST", headers: auth, body: b });
+      const r = await raw(`${fx.edge.base}/Bulk`, { method: "POST", headers: auth, body: b });
       assert.ok([400, 403].includes(r.status), `${b}: ${r.status} ${r.text}`);
     }
-    assert.equal(origin.received.length, 0, "no denied bulk request reached the origin");
+    assert.equal(fx.origin.received.length, 0, "no denied bulk request reached the origin");
 
-    const ok = await raw(`${edge.base}/Bulk`, { method: "POST", headers: auth, body: body([userOp]) });
+    const ok = await raw(`${fx.edge.base}/Bulk`, { method: "POST", headers: auth, body: body([userOp]) });
     assert.equal(ok.status, 200);
-    assert.equal(origin.received.length, 1);
-    assert.equal(origin.received[0].body, body([userOp]), "the bulk body is forwarded unchanged");
+    assert.equal(fx.origin.received.length, 1);
+    assert.equal(fx.origin.received[0].body, body([userOp]), "the bulk body is forwarded unchanged");
   });
 
   test("bodies over MAX_BODY_BYTES are refused even without a truthful Content-Length", async () => {
-    const small = await startEdge({ originUrl: origin.url, pepper, vars: { MAX_BODY_BYTES: "1000" } });
+    const small = await startEdge({ originUrl: fx.origin.url, pepper, vars: { MAX_BODY_BYTES: "1000" } });
     try {
       const { key } = await mintKey(small, pepper, { scopes: "*" });
-      origin.received.length = 0;
+      fx.origin.received.length = 0;
       // node:http sends chunked (no Content-Length) when none is set and the body is written later.
       const res = await raw(`${small.base}/Users`, { method: "POST", headers: { authorization: `Bearer ${key}`, "transfer-encoding": "chunked" }, body: "x".repeat(5000) });
       assert.equal(res.status, 413);
-      assert.equal(origin.received.length, 0);
+      assert.equal(fx.origin.received.length, 0);
     } finally {
       await small.stop();
     }
@@ -188,43 +180,35 @@ describe("tenant binding", () => {
 });
 
 describe("client addresses", () => {
-  let origin, edge;
-  before(async () => {
-    origin = await startRecordingOrigin();
-    edge = await startEdge({ originUrl: origin.url, pepper });
-  });
-  after(async () => {
-    await edge?.stop();
-    await origin?.stop();
-  });
+  const fx = recordingEdgeFixture({ pepper });
 
   test("an allowlisted key works only from its networks", async () => {
-    const { key } = await mintKey(edge, pepper, { allowIp: "203.0.113.0/24,2001:db8::/32" });
-    const from = (ip) => raw(`${edge.base}/Users`, { headers: { authorization: `Bearer ${key}`, "cf-connecting-ip": ip } });
+    const { key } = await mintKey(fx.edge, pepper, { allowIp: "203.0.113.0/24,2001:db8::/32" });
+    const from = (ip) => raw(`${fx.edge.base}/Users`, { headers: { authorization: `Bearer ${key}`, "cf-connecting-ip": ip } });
     assert.equal((await from("203.0.113.77")).status, 200);
     assert.equal((await from("2001:db8:5::1")).status, 200);
     const res = await from("198.51.100.7");
     assert.equal(res.status, 403);
-    assert.equal((await edge.auditFor(res.headers["x-request-id"])).reason, "ip_denied");
+    assert.equal((await fx.edge.auditFor(res.headers["x-request-id"])).reason, "ip_denied");
     assert.equal((await from("2001:db9::1")).status, 403);
   });
 
   test("101 bad keys from one address are throttled, while a valid key from it still passes", async () => {
-    const good = await mintKey(edge, pepper);
+    const good = await mintKey(fx.edge, pepper);
     const unknown = await mintKey(null, pepper);
     const ip = "192.0.2.55";
     const statuses = [];
     for (let i = 0; i < 101; i++) {
       const authorization = i % 2 ? "Bearer garbage" : `Bearer ${unknown.key}`;
-      const res = await raw(`${edge.base}/Users`, { headers: { authorization, "cf-connecting-ip": ip } });
+      const res = await raw(`${fx.edge.base}/Users`, { headers: { authorization, "cf-connecting-ip": ip } });
       statuses.push(res.status);
       if (res.status === 429) assert.equal(res.headers["retry-after"], "60");
     }
     assert.deepEqual(statuses.slice(0, 100), Array(100).fill(401));
     assert.equal(statuses[100], 429);
-    const res = await raw(`${edge.base}/Users`, { headers: { authorization: `Bearer ${good.key}`, "cf-connecting-ip": ip } });
+    const res = await raw(`${fx.edge.base}/Users`, { headers: { authorization: `Bearer ${good.key}`, "cf-connecting-ip": ip } });
     assert.equal(res.status, 200, "a valid key is never throttled by failed attempts");
-    const other = await raw(`${edge.base}/Users`, { headers: { authorization: "Bearer garbage", "cf-connecting-ip": "192.0.2.56" } });
+    const other = await raw(`${fx.edge.base}/Users`, { headers: { authorization: "Bearer garbage", "cf-connecting-ip": "192.0.2.56" } });
     assert.equal(other.status, 401, "other addresses are not affected");
   });
 });

@@ -1,6 +1,7 @@
 // End-to-end harness: the built wasm in workerd (via miniflare) in front of
 // real origins on loopback. Every server here binds 127.0.0.1 only.
 import { Miniflare } from "miniflare";
+import { before, after } from "node:test";
 import { spawn, spawnSync } from "node:child_process";
 import { createServer, request as httpRequest } from "node:http";
 import { randomBytes } from "node:crypto";
@@ -193,4 +194,22 @@ export function runCli(args, env = {}) {
       resolve({ status, stdout, stderr, out: stdout + stderr });
     });
   });
+}
+
+/**
+ * For a describe block: a recording origin and an edge in front of it,
+ * started before its tests and stopped after. Read them from the returned
+ * object inside the tests.
+ */
+export function recordingEdgeFixture(edgeOptions) {
+  const fixture = {};
+  before(async () => {
+    fixture.origin = await startRecordingOrigin();
+    fixture.edge = await startEdge({ originUrl: fixture.origin.url, ...edgeOptions });
+  });
+  after(async () => {
+    await fixture.edge?.stop();
+    await fixture.origin?.stop();
+  });
+  return fixture;
 }
