@@ -40,4 +40,10 @@ if ! .venv/bin/python -c 'import scim2_server, scim2_tester, waitress' 2>/dev/nu
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check "${PY_PACKAGES[@]}"
 fi
+# The connection doctor's browser test drives Debian's Chromium (a browser
+# download of a test tool's own cannot work here).
+if ! command -v chromium >/dev/null 2>&1; then
+  say "chromium (Debian package)"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 say "ready"

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod bulk;
 pub mod credential;
 pub mod decide;
+pub mod doctor;
 pub mod forward;
 pub mod gcra;
 pub mod guard;

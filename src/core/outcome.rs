@@ -52,6 +52,12 @@ pub enum Outcome {
     LimiterUnavailable,
     /// An operator revoked a key through the admin route.
     AdminRevoked,
+    /// The connection doctor's introspection answered (about a valid key or
+    /// with the category of an invalid one).
+    Introspected {
+        /// Whether the presented key verified.
+        valid: bool,
+    },
     /// A call to the admin route without the right `ADMIN_TOKEN`.
     AdminUnauthorized,
     /// An admin call whose body is not what the route expects.
@@ -143,7 +149,7 @@ impl Outcome {
     /// Allow or deny, for the audit log.
     pub fn decision(&self) -> Decision {
         match self {
-            Outcome::Forwarded { .. } | Outcome::AdminRevoked => Decision::Allow,
+            Outcome::Forwarded { .. } | Outcome::AdminRevoked | Outcome::Introspected { .. } => Decision::Allow,
             _ => Decision::Deny,
         }
     }
@@ -152,7 +158,7 @@ impl Outcome {
     pub fn status(&self) -> u16 {
         match self {
             Outcome::Forwarded { origin_status, .. } => *origin_status,
-            Outcome::AdminRevoked => 200,
+            Outcome::AdminRevoked | Outcome::Introspected { .. } => 200,
             Outcome::AdminUnauthorized => 401,
             Outcome::AdminBadRequest => 400,
             Outcome::RateLimited { .. } => 429,
@@ -179,6 +185,8 @@ impl Outcome {
             Outcome::RateLimited { .. } => "rate_limited",
             Outcome::LimiterUnavailable => "limiter_unavailable",
             Outcome::AdminRevoked => "admin_revoked",
+            Outcome::Introspected { valid: true } => "introspected",
+            Outcome::Introspected { valid: false } => "introspected_invalid",
             Outcome::AdminUnauthorized => "admin_unauthorized",
             Outcome::AdminBadRequest => "admin_bad_request",
             Outcome::NotFound => "not_found",
@@ -237,6 +245,7 @@ impl Outcome {
             | Outcome::AuthThrottled { .. }
             | Outcome::RateLimited { .. } => "",
             Outcome::AdminRevoked => "The key is revoked.",
+            Outcome::Introspected { .. } => "",
             Outcome::AdminUnauthorized => "The admin route needs the edge's ADMIN_TOKEN.",
             Outcome::AdminBadRequest => "Expected a JSON body {\"key_id\": \"key_…\"} naming a key id.",
             Outcome::LimiterUnavailable => "The rate limiter is temporarily unavailable. Retry later.",
@@ -263,7 +272,8 @@ impl Outcome {
     /// What the operator should check, for logs and the doctor page.
     pub fn hint(&self) -> &'static str {
         match self {
-            Outcome::Forwarded { unmetered: false, .. } | Outcome::AdminRevoked => "",
+            Outcome::Forwarded { unmetered: false, .. } | Outcome::AdminRevoked | Outcome::Introspected { valid: true } => "",
+            Outcome::Introspected { valid: false } => "someone checked an invalid key with the connection doctor",
             Outcome::Forwarded { unmetered: true, .. } => "the rate-limit object was unreachable; forwarded unmetered (RATE_LIMIT_FAILURE_MODE=open)",
             Outcome::RateLimited { .. } => "the key exceeded its rate: raise --rate-per-minute/--burst, or find the runaway client",
             Outcome::LimiterUnavailable => "the KEY_GUARD Durable Object is failing; RATE_LIMIT_FAILURE_MODE=closed denies",
@@ -393,6 +403,8 @@ mod tests {
         all.push(Outcome::Forwarded { origin_status: 200, unmetered: false });
         all.push(Outcome::Forwarded { origin_status: 200, unmetered: true });
         all.push(Outcome::AdminRevoked);
+        all.push(Outcome::Introspected { valid: true });
+        all.push(Outcome::Introspected { valid: false });
         for o in all {
             assert!(doc.contains(&format!("| `{}` | ", o.reason())), "docs/errors.md lacks {}", o.reason());
         }

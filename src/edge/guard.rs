@@ -40,6 +40,11 @@ impl DurableObject for KeyGuard {
                 }
                 Response::from_json(&answer)
             }
+            "/status" => {
+                // Revocation only, without metering: for the connection doctor.
+                let answer = if self.is_revoked().await? { Answer::Revoked } else { Answer::Admit { remaining: 0, reset_after_us: 0 } };
+                Response::from_json(&answer)
+            }
             "/revoke" => {
                 self.state.storage().put(REVOKED, true).await?;
                 self.revoked.set(Some(true));
@@ -75,6 +80,11 @@ async fn call(env: &Env, key_id: &str, path: &str, body: Option<String>) -> Resu
 /// Asks the key's guard about one request.
 pub async fn check(env: &Env, key_id: &str, ask: Ask) -> Result<Answer> {
     call(env, key_id, "/check", Some(serde_json::to_string(&ask)?)).await
+}
+
+/// Whether the key's guard has it revoked (no metering).
+pub async fn is_revoked(env: &Env, key_id: &str) -> Result<bool> {
+    Ok(call(env, key_id, "/status", None).await? == Answer::Revoked)
 }
 
 /// Makes the key's guard refuse the key from now on.

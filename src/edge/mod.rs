@@ -2,6 +2,7 @@
 //! It holds no policy; every decision is a call into [`crate::core`].
 
 mod admin;
+mod check;
 mod config;
 mod guard;
 mod log;

@@ -6,7 +6,7 @@
 //! end the request with an [`Outcome`], and every request, however it ends,
 //! gets exactly one audit line.
 
-use super::{admin, config::Config, guard, log, origin, respond, store, throttle};
+use super::{admin, check, config::Config, guard, log, origin, respond, store, throttle};
 use crate::core::audit::{AuditRecord, RequestFacts};
 use crate::core::bulk;
 use crate::core::credential::{from_authorization, CredentialError};
@@ -31,7 +31,15 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
         ..RequestFacts::default()
     };
     let (outcome, response) = match run(&mut req, env, started, &request_id, &mut facts).await {
-        Ok(done) => done,
+        Ok((outcome, mut response)) => {
+            // The edge's own answers (admin, doctor) carry the request id too;
+            // forwarded ones got it in passthrough.
+            if !matches!(outcome, Outcome::Forwarded { .. }) {
+                let _ = response.headers_mut().set("x-request-id", &request_id);
+                let _ = response.headers_mut().set("cache-control", "no-store");
+            }
+            (outcome, response)
+        }
         Err(denied) => {
             drain_small_body(&mut req).await;
             let response = respond::error(&denied, &request_id);
@@ -54,16 +62,18 @@ async fn run(
     let config = Config::from_env(env)?;
     let url = req.inner().url();
     let target = RequestTarget::parse(&url).ok_or(Outcome::NotFound)?;
-    if target.path == admin::REVOKE_PATH {
-        return admin_revoke(req, env, &config, facts).await;
-    }
-    let scim = parse(req, &config, &target, &facts.method)?;
-    facts.resource = Some(scim.resource.scope_name());
     let ctx = Context {
         now,
         client_ip: facts.client_ip.as_deref().and_then(|ip| ip.parse().ok()),
         resource_types: &config.resource_types,
     };
+    match target.path {
+        admin::REVOKE_PATH => return admin_revoke(req, env, &config, facts).await,
+        check::CHECK_PATH => return check::run(req, env, &config, &target, &ctx, facts).await,
+        _ => {}
+    }
+    let scim = parse(req, &config, &target, &facts.method)?;
+    facts.resource = Some(scim.resource.scope_name());
 
     let authorization = req.headers().get("authorization").ok().flatten();
     let grant = if authorization.is_none() && is_public(&config, &scim, &facts.method) {

@@ -78,7 +78,7 @@ export async function startRecordingOrigin(respond) {
 }
 
 /** The built Worker in workerd. `kv: false` removes the KEYS binding. */
-export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, guard = true, kvPersist, vars = {}, authFailureLimit = 100 }) {
+export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, guard = true, kvPersist, vars = {}, authFailureLimit = 100, assets = false }) {
   const logs = [];
   const bindings = { PEPPER: pepper, ORIGIN_URL: originUrl, SCIM_BASE_PATH: "/scim/v2", ORIGIN_SIGNING_SECRET: SIGNING_SECRET, ...vars };
   for (const [k, v] of Object.entries(bindings)) if (v === undefined) delete bindings[k];
@@ -95,6 +95,8 @@ export async function startEdge({ originUrl, originAuthorization, pepper, kv = t
     kvNamespaces: kv ? { KEYS: "REPLACE_WITH_KV_NAMESPACE_ID" } : {},
     kvPersist,
     durableObjects: guard ? { KEY_GUARD: "KeyGuard" } : {},
+    // The connection doctor's static page, as `[assets]` serves it.
+    ...(assets ? { assets: { directory: path.join(ROOT, "www"), routerConfig: { has_user_worker: true } } } : {}),
     ratelimits: { AUTH_FAILURES: { simple: { limit: authFailureLimit, period: 60 } } },
     bindings,
     host: "127.0.0.1",

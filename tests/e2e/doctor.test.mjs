@@ -1,0 +1,101 @@
+// The connection doctor in a real browser (Debian's Chromium driven by
+// playwright-core) against the built Worker in workerd, serving the page
+// from www/ as [assets] does.
+import { test, describe, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { chromium } from "playwright-core";
+import { startEdge, startScimOrigin, mintKey, raw, randomSecret, SIGNING_SECRET } from "./harness.mjs";
+
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const pepper = randomSecret();
+const token = randomSecret();
+
+describe("connection doctor", { timeout: 180_000 }, () => {
+  let origin, edge, browser, profile, page, requests;
+  before(async () => {
+    assert.ok(existsSync(CHROMIUM), `Chromium is needed at ${CHROMIUM} (make install puts it there)`);
+    origin = await startScimOrigin({ token, signingSecrets: [SIGNING_SECRET] });
+    edge = await startEdge({ originUrl: origin.url, originAuthorization: `Bearer ${token}`, pepper, assets: true });
+    profile = mkdtempSync(path.join(tmpdir(), "provgate-chromium-"));
+    // A fresh profile each run; the flags keep Chromium off the (closed) network.
+    browser = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+    });
+    page = await browser.newPage();
+    requests = [];
+    page.on("request", (r) => requests.push(r.url()));
+    await page.goto(`${edge.url}/`);
+  });
+  after(async () => {
+    await browser?.close();
+    await edge?.stop();
+    await origin?.stop();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  async function diagnose(key, idp) {
+    await page.fill("#key", key);
+    await page.check(`input[name=idp][value=${idp}]`);
+    await page.click("#run");
+    await page.waitForFunction(() => document.querySelectorAll("#results li").length > 0 && !document.getElementById("run").disabled);
+    return page.$$eval("#results li", (items) => items.map((li) => ({ ok: li.className === "pass", text: li.textContent })));
+  }
+
+  test("the page is plain, self-contained and accessible", async () => {
+    const res = await raw(`${edge.url}/`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers["content-security-policy"], /default-src 'none'; script-src 'self'/);
+    assert.ok(!/https?:\/\//.test(res.text.replace(/http-equiv/g, "")), "no external scripts, fonts or CDNs");
+    assert.equal(await page.getAttribute("#key", "type"), "password");
+    for (const id of ["key"]) assert.equal(await page.$eval(`label[for=${id}]`, (l) => l.textContent.trim().length > 0), true);
+    assert.equal(await page.$eval("#results", (el) => el.getAttribute("aria-live")), "polite");
+  });
+
+  test("a good key for Okta: every step passes, and a missing scope is named with the feature that will fail", async () => {
+    const { key } = await mintKey(edge, pepper, { scopes: "users:read,users:write", label: "Okta prod" });
+    requests.length = 0;
+    const steps = await diagnose(key, "okta-header");
+    const failed = steps.filter((s) => !s.ok);
+    assert.equal(failed.length, 1, JSON.stringify(steps, null, 1));
+    assert.match(failed[0].text, /lacks groups:read and groups:write: Okta: Push Groups will fail/);
+    assert.ok(steps.some((s) => s.ok && /Key verification/.test(s.text) && /Okta prod/.test(s.text)));
+    assert.ok(steps.some((s) => s.ok && /test connection/.test(s.text)));
+    assert.ok(steps.some((s) => s.ok && /Read with users:read/.test(s.text)));
+    assert.match(await page.textContent("#base-url"), new RegExp(`${edge.base.replace(/[.]/g, "\\.")}$`));
+    assert.ok(requests.every((u) => u.startsWith(edge.url)), `the key goes nowhere but this edge: ${requests}`);
+  });
+
+  test("Bearer pasted in Okta's HTTP Header mode, a typo, and a revoked key get the exact remedy", async () => {
+    const { key } = await mintKey(edge, pepper);
+    requests.length = 0;
+    let steps = await diagnose(`Bearer ${key}`, "okta-header");
+    assert.match(steps[0].text, /in HTTP Header mode paste the key without “Bearer ”/);
+    steps = await diagnose(`Bearer ${key}`, "entra");
+    assert.match(steps[0].text, /adds “Bearer ” itself/);
+    const typo = key.slice(0, 12) + (key[12] === "a" ? "b" : "a") + key.slice(13);
+    steps = await diagnose(typo, "okta-header");
+    assert.match(steps[0].text, /checksum does not match/);
+    assert.equal(requests.filter((u) => !u.endsWith("/") && !/\.(js|css)$/.test(u)).length, 0, "format errors are found in the page, before any request");
+
+    const revoked = await mintKey(edge, pepper, { edit: (r) => ({ ...r, status: "revoked" }) });
+    steps = await diagnose(revoked.key, "onelogin");
+    assert.equal(steps.length, 2);
+    assert.match(steps[1].text, /FAIL.*Key verification.*revoked/s);
+  });
+
+  test("introspection tells only about the key presented, and counts failures", async () => {
+    const { key, keyId } = await mintKey(edge, pepper, { tenant: "acme" });
+    const good = await raw(`${edge.url}/_provgate/check`, { method: "POST", headers: { authorization: `Bearer ${key}` } });
+    const info = good.json();
+    assert.deepEqual([info.valid, info.key_id, info.tenant], [true, keyId, "acme"]);
+    assert.ok(!good.text.includes(key) && !good.text.includes("hash:"));
+    const bad = await raw(`${edge.url}/_provgate/check`, { method: "POST", headers: { authorization: "Bearer pvk_nope" } });
+    assert.deepEqual(Object.keys(bad.json()).sort(), ["reason", "scim_base_url", "valid"]);
+    assert.equal((await edge.auditFor(bad.headers["x-request-id"])).reason, "introspected_invalid");
+  });
+});

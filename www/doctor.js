@@ -1,0 +1,184 @@
+// provgate connection doctor. Runs in the page; talks only to this origin.
+"use strict";
+
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const KEY_SHAPE = /^pvk_[0-9A-Za-z]{49}$/;
+const IDPS = {
+  "okta-header": { name: "Okta (HTTP Header)", prefix: "Okta:", bearer: false, test: "/Users?startIndex=1&count=2" },
+  "okta-bearer": { name: "Okta (OAuth Bearer Token)", prefix: "Okta:", bearer: true, test: "/Users?startIndex=1&count=2" },
+  entra: { name: "Microsoft Entra ID", prefix: "Entra ID:", bearer: true, test: null },
+  onelogin: { name: "OneLogin", prefix: "OneLogin:", bearer: true, test: "/Users?startIndex=1&count=1" },
+};
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+function crc32(text) {
+  let c = 0xffffffff;
+  for (const byte of new TextEncoder().encode(text)) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+function base62(value, width) {
+  let out = "";
+  for (let i = 0; i < width; i++) {
+    out = BASE62[value % 62] + out;
+    value = Math.floor(value / 62);
+  }
+  return out;
+}
+
+/** The format checks, in the page: returns the key, or throws a step result. */
+function checkFormat(raw, idp) {
+  const text = raw.trim();
+  if (!text) return fail("Key format", "No key was entered.", "Paste the key from the identity provider's secret field.");
+  const bearer = /^bearer\s+/i.test(text);
+  const bare = text.replace(/^bearer\s+/i, "").trim();
+  if (/^bearer\s+/i.test(bare) || (bare.match(/pvk_/g) || []).length > 1) {
+    return fail("Key format", "The key appears twice, or “Bearer” appears twice.", "Paste the key exactly once, with nothing around it.");
+  }
+  if (bearer && !idp.bearer) {
+    return fail("Key format", "The value starts with “Bearer”.", `${idp.name}: in HTTP Header mode paste the key without “Bearer ” — Okta sends the field as it is.`);
+  }
+  if (bearer && idp.bearer) {
+    return fail("Key format", "The value starts with “Bearer”.", `${idp.name} adds “Bearer ” itself: paste only the key (pvk_…), or the header becomes “Bearer Bearer …”.`);
+  }
+  if (!KEY_SHAPE.test(bare)) {
+    return fail("Key format", `This is not a provisioning key: it should be pvk_ followed by 49 letters and digits (this has ${bare.length} characters).`, "Copy the whole key again; it may be truncated or be another secret.");
+  }
+  if (base62(crc32(bare.slice(0, 47)), 6) !== bare.slice(47)) {
+    return fail("Key format", "The key's checksum does not match: it has a typo or was cut short.", "Copy the whole key again from where it was first shown.");
+  }
+  return { step: pass("Key format", "Well-formed, and the checksum matches."), key: bare };
+}
+
+function pass(title, detail) {
+  return { ok: true, title, detail };
+}
+function fail(title, detail, remedy) {
+  return { ok: false, title, detail, remedy };
+}
+
+async function scimGet(path, key, idp, base) {
+  const headers = { authorization: idp.bearer ? `Bearer ${key}` : key, accept: "application/scim+json" };
+  const res = await fetch(`${base}${path}`, { headers, credentials: "omit", cache: "no-store" });
+  let body = null;
+  try {
+    body = await res.json();
+  } catch {
+    body = null;
+  }
+  return { status: res.status, body };
+}
+
+function scimFailure(title, r, remedy) {
+  const detail = r.body && r.body.detail ? r.body.detail : `HTTP ${r.status}`;
+  return fail(title, `HTTP ${r.status}: ${detail}`, remedy);
+}
+
+async function run(raw, idpId) {
+  const idp = IDPS[idpId];
+  const steps = [];
+  const format = checkFormat(raw, idp);
+  if (!format.key) return { steps: [format], baseUrl: null };
+  steps.push(format.step);
+  const key = format.key;
+
+  const check = await fetch("/_provgate/check", { method: "POST", headers: { authorization: `Bearer ${key}` }, credentials: "omit", cache: "no-store" });
+  if (check.status === 429) {
+    steps.push(fail("Key verification", "Too many invalid keys were checked from your address.", `Wait ${check.headers.get("retry-after") || 60} seconds and try again.`));
+    return { steps, baseUrl: null };
+  }
+  const info = await check.json();
+  const baseUrl = info.scim_base_url;
+  if (!info.valid) {
+    const why = {
+      unknown: ["This server has no such key.", "Check that the identity provider points at this server (not a staging one), or ask the service provider for a key for this environment."],
+      revoked: ["The key was revoked.", "Ask the service provider for a new key."],
+      expired: ["The key has expired.", "Ask the service provider to rotate the key, then paste the new one."],
+      not_yet_valid: ["The key is not valid yet.", "Wait until its start time, or ask the service provider."],
+      ip_not_allowed: ["The key may not be used from your current address.", "That can be fine: the identity provider calls from its own addresses. Ask the service provider which addresses the key allows."],
+    }[info.reason] || [`The key was refused (${info.reason}).`, "Copy the key again."];
+    steps.push(fail("Key verification", why[0], why[1]));
+    return { steps, baseUrl };
+  }
+  const facts = [`key id ${info.key_id}`, info.label && `“${info.label}”`, info.tenant && `tenant ${info.tenant}`, `scopes ${info.scopes.join(", ")}`, info.expires_at ? `expires ${info.expires_at}` : "no expiry", `${info.rate_per_minute}/min, burst ${info.burst}`];
+  steps.push(pass("Key verification", facts.filter(Boolean).join(" · ")));
+
+  const caps = info.capabilities.filter((c) => c.operation.startsWith(idp.prefix) || !c.operation.includes(":"));
+  const missing = caps.filter((c) => !c.allowed);
+  steps.push(
+    missing.length
+      ? fail(`What ${idp.name} can do with this key`, missing.map((c) => `This key lacks ${c.missing.join(" and ")}: ${c.operation} will fail.`).join(" "), "Ask the service provider for a key with those scopes.")
+      : pass(`What ${idp.name} can do with this key`, caps.map((c) => c.operation).join(" · ")),
+  );
+
+  const disco = await scimGet("/ServiceProviderConfig", key, idp, baseUrl);
+  steps.push(disco.status === 200 ? pass("Discovery (/ServiceProviderConfig)", "The SCIM service answers.") : scimFailure("Discovery (/ServiceProviderConfig)", disco, "The service behind this edge is not answering: tell the service provider."));
+
+  const testPath = idp.test || `/Users?filter=${encodeURIComponent(`userName eq "${crypto.randomUUID()}"`)}`;
+  const probe = await scimGet(testPath, key, idp, baseUrl);
+  steps.push(
+    probe.status === 200
+      ? pass(`${idp.name}: test connection`, `GET ${testPath} answered 200.`)
+      : scimFailure(`${idp.name}: test connection`, probe, probe.status === 403 ? "The key needs users:read for the test connection." : "Tell the service provider the request id shown above."),
+  );
+
+  for (const [scope, path] of [["users:read", "/Users?count=1"], ["groups:read", "/Groups?count=1"]]) {
+    if (!info.scopes.includes(scope) && !info.scopes.includes("*")) continue;
+    const r = await scimGet(path, key, idp, baseUrl);
+    steps.push(r.status === 200 ? pass(`Read with ${scope}`, `GET ${path} answered 200.`) : scimFailure(`Read with ${scope}`, r, "Tell the service provider the request id shown above."));
+  }
+  return { steps, baseUrl };
+}
+
+function render(result) {
+  const list = document.getElementById("results");
+  list.replaceChildren();
+  for (const step of result.steps) {
+    const li = document.createElement("li");
+    li.className = step.ok ? "pass" : "fail";
+    const verdict = document.createElement("span");
+    verdict.className = "verdict";
+    verdict.textContent = `${step.ok ? "PASS" : "FAIL"} — ${step.title}`;
+    const detail = document.createElement("span");
+    detail.className = "detail";
+    detail.textContent = step.detail;
+    li.append(verdict, detail);
+    if (step.remedy) {
+      const remedy = document.createElement("span");
+      remedy.className = "remedy";
+      remedy.textContent = `Fix: ${step.remedy}`;
+      li.append(remedy);
+    }
+    list.append(li);
+  }
+  const base = document.getElementById("base-url");
+  base.textContent = result.baseUrl ? `The identity provider's base URL (Tenant URL, SCIM connector base URL) must be ${result.baseUrl}` : "";
+}
+
+document.getElementById("show-key").addEventListener("change", (e) => {
+  document.getElementById("key").type = e.target.checked ? "text" : "password";
+});
+
+document.getElementById("doctor").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const button = document.getElementById("run");
+  button.disabled = true;
+  try {
+    const idp = new FormData(e.target).get("idp");
+    render(await run(document.getElementById("key").value, idp));
+  } catch (err) {
+    render({ steps: [fail("Running the checks", String(err), "Reload the page and try again.")], baseUrl: null });
+  } finally {
+    button.disabled = false;
+    document.getElementById("results-title").focus?.();
+  }
+});
