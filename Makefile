@@ -43,7 +43,10 @@ test-e2e:
 
 ## Bounded load runs on loopback; see BENCHMARKS.md.
 bench: install build cli
+	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	cargo bench --bench decision -- --warm-up-time 1 --measurement-time 3
 	node bench/limiter.mjs 2000 8 3
+	node bench/load.mjs 10 16
 
 clean:
 	rm -rf build target .wrangler

@@ -78,7 +78,7 @@ export async function startRecordingOrigin(respond) {
 }
 
 /** The built Worker in workerd. `kv: false` removes the KEYS binding. */
-export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, guard = true, kvPersist, vars = {}, authFailureLimit = 100, assets = false }) {
+export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, guard = true, kvPersist, vars = {}, authFailureLimit = 100, assets = false, captureLogs = true }) {
   const logs = [];
   const bindings = { PEPPER: pepper, ORIGIN_URL: originUrl, SCIM_BASE_PATH: "/scim/v2", ORIGIN_SIGNING_SECRET: SIGNING_SECRET, ...vars };
   for (const [k, v] of Object.entries(bindings)) if (v === undefined) delete bindings[k];
@@ -102,9 +102,8 @@ export async function startEdge({ originUrl, originAuthorization, pepper, kv = t
     host: "127.0.0.1",
     port: 0,
     cf: false,
-    handleStructuredLogs: (entry) => {
-      logs.push(entry);
-    },
+    // Load runs leave the logs to workerd, as the JavaScript peers do.
+    ...(captureLogs ? { handleStructuredLogs: (entry) => void logs.push(entry) } : {}),
   });
   const url = (await mf.ready).toString().replace(/\/$/, "");
   const auditLines = () =>
