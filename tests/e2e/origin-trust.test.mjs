@@ -22,7 +22,7 @@ function replay(recorded, fromUrl, toUrl, changes = {}) {
 describe("signed forwards", () => {
   let verifying, recording, edgeToRecording, key;
   before(async () => {
-    verifying = await startScimOrigin({ token, signingSecrets: [SIGNING_SECRET], maxAge: 3 });
+    verifying = await startScimOrigin({ token, signingSecrets: [SIGNING_SECRET], maxAge: 5 });
     recording = await startRecordingOrigin(() => ({ status: 201, body: "{}" }));
     edgeToRecording = await startEdge({ originUrl: recording.url, originAuthorization: `Bearer ${token}`, pepper });
     key = await mintKey(edgeToRecording, pepper, { tenant: "acme" });
@@ -75,7 +75,7 @@ describe("signed forwards", () => {
     recording.received.length = 0;
     await raw(`${edgeToRecording.base}/Users`, { method: "POST", headers: { authorization: `Bearer ${key.key}`, "content-type": "application/scim+json" }, body: body.replace("replay@", "late@") });
     const late = recording.received[0];
-    await sleep(4200); // past the verifier's max age (3 s here)
+    await sleep(6500); // past the verifier's max age (5 s here)
     const res = await replay(late, recording.url, verifying.url);
     assert.equal(res.status, 401);
     assert.match(res.json().detail, /too old/);
