@@ -59,7 +59,24 @@ fn number<T: std::str::FromStr>(env: &Env, name: &str, default: T) -> Result<T, 
     }
 }
 
+thread_local! {
+    /// The settings of this isolate. `[vars]` and secrets only change with a
+    /// new deployment, which starts new isolates, so they are read once.
+    static CACHED: std::cell::RefCell<Option<std::rc::Rc<Config>>> = const { std::cell::RefCell::new(None) };
+}
+
 impl Config {
+    /// This isolate's settings, read from the environment on first use. A
+    /// misconfiguration is not cached: every request re-reads and denies.
+    pub fn for_isolate(env: &Env) -> Result<std::rc::Rc<Self>, Outcome> {
+        if let Some(config) = CACHED.with(|c| c.borrow().clone()) {
+            return Ok(config);
+        }
+        let config = std::rc::Rc::new(Self::from_env(env)?);
+        CACHED.with(|c| *c.borrow_mut() = Some(config.clone()));
+        Ok(config)
+    }
+
     /// Reads and validates the settings; anything missing or invalid is
     /// `Misconfigured`, which denies every request (fail closed).
     pub fn from_env(env: &Env) -> Result<Self, Outcome> {

@@ -59,7 +59,7 @@ async fn run(
     facts: &mut RequestFacts,
 ) -> Result<(Outcome, Response), Outcome> {
     // parse: settings, target, SCIM shape. No I/O yet.
-    let config = Config::from_env(env)?;
+    let config = Config::for_isolate(env)?;
     let url = req.inner().url();
     let target = RequestTarget::parse(&url).ok_or(Outcome::NotFound)?;
     let ctx = Context {
