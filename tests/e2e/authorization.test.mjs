@@ -197,15 +197,18 @@ describe("client addresses", () => {
     const good = await mintKey(fx.edge, pepper);
     const unknown = await mintKey(null, pepper);
     const ip = "192.0.2.55";
+    // The binding counts in 60 s windows: if a window ends mid-run the count
+    // restarts, so the 429 may come later than the 101st, but never earlier.
     const statuses = [];
-    for (let i = 0; i < 101; i++) {
+    for (let i = 0; i < 300 && !statuses.includes(429); i++) {
       const authorization = i % 2 ? "Bearer garbage" : `Bearer ${unknown.key}`;
       const res = await raw(`${fx.edge.base}/Users`, { headers: { authorization, "cf-connecting-ip": ip } });
       statuses.push(res.status);
       if (res.status === 429) assert.equal(res.headers["retry-after"], "60");
     }
-    assert.deepEqual(statuses.slice(0, 100), Array(100).fill(401));
-    assert.equal(statuses[100], 429);
+    const first = statuses.indexOf(429);
+    assert.ok(first >= 100, `no throttling before the 101st failure (first 429 at ${first + 1})`);
+    assert.deepEqual(statuses.slice(0, first), Array(first).fill(401));
     const res = await raw(`${fx.edge.base}/Users`, { headers: { authorization: `Bearer ${good.key}`, "cf-connecting-ip": ip } });
     assert.equal(res.status, 200, "a valid key is never throttled by failed attempts");
     const other = await raw(`${fx.edge.base}/Users`, { headers: { authorization: "Bearer garbage", "cf-connecting-ip": "192.0.2.56" } });
