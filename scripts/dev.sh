@@ -53,6 +53,7 @@ done
 cat <<MSG
 
 [dev] provgate is serving http://127.0.0.1:${EDGE_PORT}/scim/v2
+[dev] connection doctor: http://127.0.0.1:${EDGE_PORT}/
 [dev] demo key ${key_id} (scopes *):
         ${key}
 [dev] try:
