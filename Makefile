@@ -47,6 +47,7 @@ bench: install build cli
 	cargo bench --bench decision -- --warm-up-time 1 --measurement-time 3
 	node bench/limiter.mjs 2000 8 3
 	node bench/load.mjs 10 16
+	node bench/startup.mjs 5
 
 clean:
 	rm -rf build target .wrangler
