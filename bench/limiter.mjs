@@ -3,23 +3,15 @@
 // origin on loopback. Bounded: a fixed number of requests per round.
 //
 //   node bench/limiter.mjs [requests-per-round=2000] [concurrency=8] [rounds=3]
-import { createServer, request as httpRequest, Agent } from "node:http";
-import { once } from "node:events";
+import { request as httpRequest, Agent } from "node:http";
+import { trivialOrigin } from "./trivial-origin.mjs";
 import { startEdge, mintKey, randomSecret } from "../tests/e2e/harness.mjs";
 
 const [requests = 2000, concurrency = 8, rounds = 3] = process.argv.slice(2).map(Number);
 const pepper = randomSecret();
 
-const origin = createServer((req, res) => {
-  req.resume();
-  req.on("end", () => {
-    res.writeHead(200, { "content-type": "application/scim+json" });
-    res.end('{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":0,"Resources":[]}');
-  });
-});
-origin.listen(0, "127.0.0.1");
-await once(origin, "listening");
-const originUrl = `http://127.0.0.1:${origin.address().port}/v2`;
+const origin = await trivialOrigin();
+const originUrl = origin.url;
 
 const quiet = { RATE_PER_MINUTE: "100000000", BURST: "100000000" };
 const withGuard = await startEdge({ originUrl, pepper, vars: quiet });
@@ -86,4 +78,4 @@ console.log(
 );
 await withGuard.stop();
 await withoutGuard.stop();
-origin.close();
+await origin.stop();

@@ -7,8 +7,7 @@
 //
 //   node bench/load.mjs [seconds=10] [connections=16]
 import { Miniflare } from "miniflare";
-import { createServer } from "node:http";
-import { once } from "node:events";
+import { trivialOrigin } from "./trivial-origin.mjs";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import path from "node:path";
@@ -18,19 +17,6 @@ const run = promisify(execFile);
 const [seconds = 10, connections = 16] = process.argv.slice(2).map(Number);
 const pepper = randomSecret();
 const token = randomSecret();
-
-async function trivialOrigin() {
-  const server = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      res.writeHead(200, { "content-type": "application/scim+json" });
-      res.end('{"schemas":["urn:ietf:params:scim:api:messages:2.0:ListResponse"],"totalResults":0,"startIndex":1,"itemsPerPage":0,"Resources":[]}');
-    });
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  return { url: `http://127.0.0.1:${server.address().port}/v2`, stop: async () => server.close() };
-}
 
 async function jsWorker(file, originUrl, kv) {
   const mf = new Miniflare({

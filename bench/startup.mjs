@@ -4,20 +4,14 @@
 //
 //   node bench/startup.mjs [rounds=5]
 import { Miniflare } from "miniflare";
-import { createServer } from "node:http";
-import { once } from "node:events";
+import { trivialOrigin } from "./trivial-origin.mjs";
 import path from "node:path";
 import { ROOT, startEdge, mintKey, raw, randomSecret } from "../tests/e2e/harness.mjs";
 
 const [rounds = 5] = process.argv.slice(2).map(Number);
 const pepper = randomSecret();
-const origin = createServer((req, res) => {
-  req.resume();
-  req.on("end", () => res.end("{}"));
-});
-origin.listen(0, "127.0.0.1");
-await once(origin, "listening");
-const originUrl = `http://127.0.0.1:${origin.address().port}/v2`;
+const origin = await trivialOrigin();
+const originUrl = origin.url;
 const minted = await mintKey(null, pepper);
 
 async function provgate() {
@@ -68,4 +62,4 @@ for (const [name, xs] of Object.entries(runs)) {
 }
 const ratio = median(runs.provgate.map((x) => x.first)) / median(runs.peer.map((x) => x.first));
 console.log(`  first verified response: provgate ${ratio.toFixed(2)}× the JavaScript peer`);
-origin.close();
+await origin.stop();
