@@ -13,7 +13,6 @@ use crate::core::decide::{authorize, quota, verify, Context};
 use crate::core::doctor::capabilities;
 use crate::core::forward::RequestTarget;
 use crate::core::key::KeyFormatError;
-use crate::core::lookup::record_name;
 use crate::core::outcome::KeyRejection;
 use crate::core::record::KeyRecord;
 use crate::core::scim::classify;
@@ -84,10 +83,7 @@ async fn examine(req: &Request, env: &Env, config: &Config, ctx: &Context<'_>) -
         CredentialError::Format(KeyFormatError::Malformed) => Failure::Denied("malformed", Outcome::from(e)),
         CredentialError::Format(KeyFormatError::BadChecksum) => Failure::Denied("checksum", Outcome::from(e)),
     })?;
-    let mut stored = store::read(env, &record_name(&config.pepper, &key)).await.map_err(Failure::Edge)?;
-    if let (None, Some(previous)) = (&stored, &config.previous_pepper) {
-        stored = store::read(env, &record_name(previous, &key)).await.map_err(Failure::Edge)?;
-    }
+    let stored = store::read_record(env, config, &key).await.map_err(Failure::Edge)?;
     let record = verify(stored.as_deref()).map_err(|o| match o {
         Outcome::InvalidKey(_) => Failure::Denied("unknown", o),
         other => Failure::Edge(other),

@@ -1,4 +1,4 @@
-//! The Worker's settings, read once per request from `[vars]` and secrets.
+//! The Worker's settings, read from `[vars]` and secrets once per isolate.
 
 use crate::core::gcra::Quota;
 use crate::core::sign::SigningKey;

@@ -16,7 +16,6 @@ use crate::core::sign;
 use crate::core::guard::{retry_after_seconds, Answer, Ask};
 use crate::core::outcome::KeyRejection;
 use crate::core::forward::{self, EdgeAssertions, RequestTarget};
-use crate::core::lookup::record_name;
 use crate::core::scim::{classify, Resource, ScimRequest};
 use crate::core::{Outcome, UnixMillis};
 use futures_util::StreamExt;
@@ -35,8 +34,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
             // The edge's own answers (admin, doctor) carry the request id too;
             // forwarded ones got it in passthrough.
             if !matches!(outcome, Outcome::Forwarded { .. }) {
-                let _ = response.headers_mut().set("x-request-id", &request_id);
-                let _ = response.headers_mut().set("cache-control", "no-store");
+                respond::mark_edge_answer(response.headers_mut(), &request_id);
             }
             (outcome, response)
         }
@@ -72,7 +70,9 @@ async fn run(
         check::CHECK_PATH => return check::run(req, env, &config, &target, &ctx, facts).await,
         _ => {}
     }
-    let scim = parse(req, &config, &target, &facts.method)?;
+    // The request's headers, read across the wasm boundary once.
+    let incoming: Vec<(String, String)> = req.headers().entries().collect();
+    let scim = parse(&incoming, &config, &target, &facts.method)?;
     facts.resource = Some(scim.resource.scope_name());
 
     let authorization = req.headers().get("authorization").ok().flatten();
@@ -112,7 +112,6 @@ async fn run(
     let tenant = grant.as_ref().and_then(|g| g.tenant.as_deref());
     let origin_base = forward::origin_base(&config.origin_url, tenant)?;
     let prefix = forward::forwarded_prefix(&config.base_path, &origin_base);
-    let incoming: Vec<(String, String)> = req.headers().entries().collect();
     let mut headers = forward::origin_headers(
         &incoming,
         &EdgeAssertions {
@@ -195,13 +194,13 @@ async fn admin_revoke(req: &mut Request, env: &Env, config: &Config, facts: &mut
 }
 
 /// The SCIM request below the base path, refusing method overrides.
-fn parse(req: &Request, config: &Config, target: &RequestTarget<'_>, method: &str) -> Result<ScimRequest, Outcome> {
+fn parse(headers: &[(String, String)], config: &Config, target: &RequestTarget<'_>, method: &str) -> Result<ScimRequest, Outcome> {
     let below_base = target.path.strip_prefix(config.base_path.as_str()).ok_or(Outcome::NotFound)?;
     if !below_base.is_empty() && !below_base.starts_with('/') {
         return Err(Outcome::NotFound);
     }
     let scim = classify(method, below_base)?;
-    if forward::has_method_override(req.headers().keys().collect::<Vec<_>>().iter().map(String::as_str)) {
+    if forward::has_method_override(headers.iter().map(|(name, _)| name.as_str())) {
         return Err(Outcome::MethodNotAllowed);
     }
     Ok(scim)
@@ -214,11 +213,7 @@ fn is_public(config: &Config, scim: &ScimRequest, method: &str) -> bool {
 
 async fn verify_key(env: &Env, config: &Config, authorization: Option<&str>) -> Result<crate::core::KeyRecord, Outcome> {
     let key = from_authorization(authorization).map_err(|e: CredentialError| Outcome::from(e))?;
-    let mut stored = store::read(env, &record_name(&config.pepper, &key)).await?;
-    // During a pepper rotation, keys not yet rotated are named under the old pepper.
-    if let (None, Some(previous)) = (&stored, &config.previous_pepper) {
-        stored = store::read(env, &record_name(previous, &key)).await?;
-    }
+    let stored = store::read_record(env, config, &key).await?;
     verify(stored.as_deref())
 }
 

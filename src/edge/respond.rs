@@ -8,8 +8,7 @@ pub fn error(outcome: &Outcome, request_id: &str) -> Response {
     let body = outcome.error_body(request_id).unwrap_or_default();
     let headers = Headers::new();
     let _ = headers.set("content-type", "application/scim+json");
-    let _ = headers.set("cache-control", "no-store");
-    let _ = headers.set("x-request-id", request_id);
+    mark_edge_answer(&headers, request_id);
     if let Some(seconds) = outcome.retry_after() {
         let _ = headers.set("retry-after", &seconds.to_string());
     }
@@ -17,6 +16,13 @@ pub fn error(outcome: &Outcome, request_id: &str) -> Response {
         let _ = headers.set("www-authenticate", challenge);
     }
     Response::builder().with_status(outcome.status()).with_headers(headers).fixed(body.into_bytes())
+}
+
+/// The headers of every answer the edge writes itself (denials, admin,
+/// doctor): the request id to quote, and never cached.
+pub fn mark_edge_answer(headers: &Headers, request_id: &str) {
+    let _ = headers.set("cache-control", "no-store");
+    let _ = headers.set("x-request-id", request_id);
 }
 
 /// The origin's response, unchanged except for the edge's request id and
