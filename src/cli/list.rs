@@ -1,7 +1,8 @@
 //! `provgate key list` and `provgate key show <key-id>`: what an operator
 //! needs to know about keys, and never a key or a hash.
 
-use super::{keys, secrets, store, Local, Where};
+use super::edge::EdgeUrl;
+use super::{keys, secrets, store, usage, Local, Where};
 use crate::core::lookup::pepper_id;
 use crate::core::record::{KeyRecord, Status};
 use clap::Args;
@@ -13,6 +14,8 @@ pub struct ListArgs {
     target: Where,
     #[command(flatten)]
     local: Local,
+    #[command(flatten)]
+    edge: EdgeUrl,
     /// JSON lines instead of a table.
     #[arg(long)]
     json: bool,
@@ -79,20 +82,22 @@ fn text(v: &serde_json::Value, key: &str) -> String {
 pub fn list(args: ListArgs) -> Result<(), String> {
     let kv = store(args.target.remote, &args.local);
     let all = keys::load_all(&kv)?;
+    let last_used = last_used(&args, &all);
     if !args.json {
-        println!("{:<22} {:<10} {:<14} {:<22} {:<8} {:<20} {:<11} {:<8} LABEL", "KEY ID", "STATUS", "TENANT", "SCOPES", "PEPPER", "EXPIRES", "RATE/MIN", "BURST");
+        println!("{:<22} {:<10} {:<14} {:<22} {:<8} {:<20} {:<21} {:<11} {:<8} LABEL", "KEY ID", "STATUS", "TENANT", "SCOPES", "PEPPER", "EXPIRES", "LAST USED", "RATE/MIN", "BURST");
     }
     for (id, loaded) in all {
         match loaded {
             Ok(stored) => {
-                let v = describe(&stored.record, pepper_state(stored.index.pepper.as_deref()));
+                let mut v = describe(&stored.record, pepper_state(stored.index.pepper.as_deref()));
+                v["last_used"] = last_used.as_ref().map_or(json!("unknown"), |known| known.get(&id).cloned().unwrap_or(json!("unknown")));
                 if args.json {
                     println!("{v}");
                 } else {
                     println!(
-                        "{:<22} {:<10} {:<14} {:<22} {:<8} {:<20} {:<11} {:<8} {}",
+                        "{:<22} {:<10} {:<14} {:<22} {:<8} {:<20} {:<21} {:<11} {:<8} {}",
                         text(&v, "key_id"), text(&v, "status"), text(&v, "tenant"), text(&v, "scopes"), text(&v, "pepper"),
-                        text(&v, "expires_at"), text(&v, "rate_per_minute"), text(&v, "burst"), text(&v, "label")
+                        text(&v, "expires_at"), if v["last_used"].is_null() { "never".into() } else { text(&v, "last_used") }, text(&v, "rate_per_minute"), text(&v, "burst"), text(&v, "label")
                     );
                 }
             }
@@ -101,6 +106,23 @@ pub fn list(args: ListArgs) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Each key's last use as the edge knows it (`null`: never used); `None`
+/// when the edge cannot be asked, which the listing survives.
+fn last_used(args: &ListArgs, all: &[(String, Result<keys::Stored, String>)]) -> Option<std::collections::BTreeMap<String, serde_json::Value>> {
+    let ids: Vec<&str> = all.iter().filter(|(_, k)| k.is_ok()).map(|(id, _)| id.as_str()).collect();
+    if ids.is_empty() {
+        return Some(Default::default());
+    }
+    let fetched = args.edge.resolve(args.target.remote).and_then(|url| usage::fetch(&url, &ids));
+    match fetched {
+        Ok(usage) => Some(usage.into_iter().map(|(id, u)| (id, u.map_or(json!("unknown"), |u| u["last_used"].clone()))).collect()),
+        Err(e) => {
+            eprintln!("provgate: last use unknown ({e})");
+            None
+        }
+    }
 }
 
 pub fn show(args: ShowArgs) -> Result<(), String> {

@@ -2,12 +2,14 @@
 //! records through `wrangler`, so it uses the operator's own Cloudflare
 //! login and the same KV store the Worker reads; it never stores a key.
 
+mod edge;
 mod keys;
 mod list;
 mod mint;
 mod revoke;
 mod rotate;
 mod secrets;
+mod usage;
 mod wrangler;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -18,7 +20,7 @@ use wrangler::Store;
 #[command(
     name = "provgate",
     version,
-    about = "Operate provgate: mint, list, rotate and revoke SCIM provisioning keys",
+    about = "Operate provgate: mint, list, rotate, revoke SCIM provisioning keys and see their usage",
     after_help = "Exit codes: 0 done; 1 the operation failed (message on stderr, nothing half-written that works); 2 bad command line."
 )]
 struct Cli {
@@ -45,6 +47,8 @@ enum KeyCommand {
     Rotate(rotate::RotateArgs),
     /// Revoke a key by id: the edge refuses it at once, and its record says so.
     Revoke(revoke::RevokeArgs),
+    /// When and from where a key was used and how its requests ended; --stale lists unused keys.
+    Usage(usage::UsageArgs),
 }
 
 /// Which KV store to use.
@@ -101,6 +105,7 @@ pub fn main() -> ExitCode {
         Command::Key(KeyCommand::Rotate(args)) => rotate::run(args),
         Command::Key(KeyCommand::List(args)) => list::list(args),
         Command::Key(KeyCommand::Show(args)) => list::show(args),
+        Command::Key(KeyCommand::Usage(args)) => usage::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,7 +9,8 @@
 //! If the edge cannot be reached, the record is still updated and the
 //! command fails, saying the key stops only after KV propagation.
 
-use super::{keys, secrets, store, Emit, Local, Target};
+use super::edge::{self, EdgeUrl};
+use super::{keys, store, Emit, Local, Target};
 use crate::core::record::Status;
 use clap::Args;
 
@@ -21,10 +22,8 @@ pub struct RevokeArgs {
     local: Local,
     /// The key's id (`key_…`).
     key_id: String,
-    /// The edge's base URL for the admin route (default with --local:
-    /// http://127.0.0.1:8787; with --remote: $PROVGATE_EDGE_URL).
-    #[arg(long)]
-    edge_url: Option<String>,
+    #[command(flatten)]
+    edge: EdgeUrl,
 }
 
 pub fn run(args: RevokeArgs) -> Result<(), String> {
@@ -39,12 +38,8 @@ pub fn run(args: RevokeArgs) -> Result<(), String> {
         return Ok(());
     }
 
-    let edge_url = match (args.edge_url, args.target.remote) {
-        (Some(url), _) => url,
-        (None, false) => "http://127.0.0.1:8787".to_owned(),
-        (None, true) => std::env::var("PROVGATE_EDGE_URL").map_err(|_| "--remote needs --edge-url or PROVGATE_EDGE_URL".to_owned())?,
-    };
-    let told_edge = tell_edge(&edge_url, key_id.as_str());
+    let edge_url = args.edge.resolve(args.target.remote)?;
+    let told_edge = edge::post(&edge_url, "revoke", &serde_json::json!({ "key_id": key_id.as_str() })).map(|_| ());
     kv.put(&index.record, &record.encode())?;
     match told_edge {
         Ok(()) => {
@@ -55,21 +50,5 @@ pub fn run(args: RevokeArgs) -> Result<(), String> {
             "the KV record of {key_id} says revoked, but the edge could not be told ({e}): \
              the key stops only when KV propagates (up to about 60 s). Retry to stop it at once."
         )),
-    }
-}
-
-fn tell_edge(edge_url: &str, key_id: &str) -> Result<(), String> {
-    let token = secrets::load("ADMIN_TOKEN")?;
-    let url = format!("{}/_provgate/admin/revoke", edge_url.trim_end_matches('/'));
-    let body = serde_json::json!({ "key_id": key_id }).to_string();
-    let response = ureq::post(&url)
-        .header("authorization", &format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .send(body.as_bytes())
-        .map_err(|e| e.to_string())?;
-    if response.status() == 200 {
-        Ok(())
-    } else {
-        Err(format!("the edge answered {}", response.status()))
     }
 }

@@ -6,6 +6,7 @@
 
 use super::outcome::{Decision, Outcome};
 use super::time::UnixMillis;
+use super::usage::Source;
 use serde::Serialize;
 
 /// One request's audit line.
@@ -83,6 +84,46 @@ impl AuditRecord {
     }
 }
 
+/// The warning line for a key used from an address or country its history
+/// does not hold: the cheapest signal that a key may be in other hands.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct NewSourceLine<'a> {
+    /// When the request arrived (RFC 3339).
+    pub ts: String,
+    /// Always `warn`.
+    pub level: &'static str,
+    /// Always `new_source`.
+    pub reason: &'static str,
+    /// The request that came from the new source.
+    pub request_id: &'a str,
+    /// The key's id.
+    pub key_id: Option<&'a str>,
+    /// The key's tenant.
+    pub tenant: Option<&'a str>,
+    /// The address, country and network it came from.
+    pub source: &'a Source,
+}
+
+impl<'a> NewSourceLine<'a> {
+    /// The line for one request.
+    pub fn new(request_id: &'a str, facts: &'a RequestFacts, source: &'a Source, at: UnixMillis) -> Self {
+        Self {
+            ts: at.to_rfc3339(),
+            level: "warn",
+            reason: "new_source",
+            request_id,
+            key_id: facts.key_id.as_deref(),
+            tenant: facts.tenant.as_deref(),
+            source,
+        }
+    }
+
+    /// The JSON line.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a new-source line always serialises")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +143,16 @@ mod tests {
 
         let deny = AuditRecord::new("r2", RequestFacts::default(), &Outcome::InvalidKey(KeyRejection::Revoked), UnixMillis(5), UnixMillis(4));
         assert_eq!((deny.decision, deny.reason, deny.status, deny.origin_status, deny.latency_ms), ("deny", "key_revoked", 401, None, 0));
+    }
+
+    #[test]
+    fn new_source_line() {
+        let facts = RequestFacts { key_id: Some("key_a".into()), tenant: Some("acme".into()), ..RequestFacts::default() };
+        let source = Source::new("192.0.2.9", Some("NZ"), Some(64_500)).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&NewSourceLine::new("r3", &facts, &source, UnixMillis(0)).to_json()).unwrap();
+        assert_eq!(v["reason"], "new_source");
+        assert_eq!(v["level"], "warn");
+        assert_eq!(v["key_id"], "key_a");
+        assert_eq!(v["source"], serde_json::json!({ "ip": "192.0.2.9", "country": "NZ", "asn": 64_500 }));
     }
 }

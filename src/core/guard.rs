@@ -2,20 +2,31 @@
 //! single place where the key's rate is metered and its revocation is
 //! known at once, everywhere.
 //!
-//! The object holds two facts: the GCRA state (in memory) and whether the
-//! key is revoked (in durable storage). Every request the edge forwards
-//! asks it once; the answer is one of [`Answer`].
+//! The object holds three facts: the GCRA state (in memory), whether the
+//! key is revoked (durable) and the key's usage (durable, see `usage`).
+//! Every request with a verified key asks it once: to be metered, or, when
+//! the edge already denied it, only to be counted. The answer is a [`Reply`].
 
 use super::gcra::{self, Quota, Verdict};
+use super::usage::{Class, OriginReport, Source};
 use serde::{Deserialize, Serialize};
 
 /// What the edge asks for one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ask {
     /// The key's sustained rate.
     pub rate_per_minute: u32,
     /// The key's burst.
     pub burst: u32,
+    /// Set when the edge already denied the request: count it, do not meter it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub denied: Option<Class>,
+    /// Where the request came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+    /// The origin's answers to this key's earlier forwards from this isolate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<OriginReport>,
 }
 
 /// What the guard answers.
@@ -38,6 +49,19 @@ pub enum Answer {
     },
     /// The key was revoked through the admin route.
     Revoked,
+    /// The edge had denied the request; it was counted, not metered.
+    Counted,
+}
+
+/// The guard's reply: its verdict and whether the request came from a
+/// source the key's history does not hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reply {
+    /// The verdict.
+    pub answer: Answer,
+    /// Worth a `new_source` warning.
+    #[serde(default)]
+    pub new_source: bool,
 }
 
 impl Ask {
@@ -49,15 +73,36 @@ impl Ask {
 
 impl From<Quota> for Ask {
     fn from(q: Quota) -> Self {
-        Self { rate_per_minute: q.rate_per_minute.get(), burst: q.burst.get() }
+        Self { rate_per_minute: q.rate_per_minute.get(), burst: q.burst.get(), denied: None, source: None, origin: None }
     }
 }
 
-/// The guard's whole decision: revocation first, then GCRA. Returns the
-/// answer and, when admitted, the state to keep.
-pub fn decide(revoked: bool, quota: &Quota, tat: Option<u64>, now_us: u64) -> (Answer, Option<u64>) {
+impl Answer {
+    /// How the request is counted in the key's usage.
+    pub fn class(&self) -> Class {
+        match self {
+            Answer::Admit { .. } => Class::Allowed,
+            Answer::Limit { .. } => Class::RateLimited,
+            Answer::Revoked => Class::Revoked,
+            Answer::Counted => Class::Rejected,
+        }
+    }
+}
+
+/// The guard's whole decision: revocation first, then what the edge
+/// already decided, then GCRA. Returns the answer, how to count the
+/// request, and, when admitted, the state to keep.
+pub fn decide(revoked: bool, denied: Option<Class>, quota: &Quota, tat: Option<u64>, now_us: u64) -> (Answer, Class, Option<u64>) {
+    let (answer, tat) = meter(revoked, denied.is_some(), quota, tat, now_us);
+    (answer, denied.filter(|_| answer == Answer::Counted).unwrap_or(answer.class()), tat)
+}
+
+fn meter(revoked: bool, denied: bool, quota: &Quota, tat: Option<u64>, now_us: u64) -> (Answer, Option<u64>) {
     if revoked {
         return (Answer::Revoked, None);
+    }
+    if denied {
+        return (Answer::Counted, None);
     }
     match gcra::check(quota, tat, now_us) {
         Verdict::Admit { tat, remaining, reset_after_us } => (Answer::Admit { remaining, reset_after_us }, Some(tat)),
@@ -77,11 +122,21 @@ mod tests {
     #[test]
     fn revocation_wins_over_everything() {
         let q = Quota::new(60, 1).unwrap();
-        assert_eq!(decide(true, &q, None, 0), (Answer::Revoked, None));
-        let (first, tat) = decide(false, &q, None, 0);
-        assert_eq!(first, Answer::Admit { remaining: 0, reset_after_us: 1_000_000 });
-        assert_eq!(decide(false, &q, tat, 0).0, Answer::Limit { retry_after_us: 1_000_000, reset_after_us: 1_000_000 });
-        assert_eq!(decide(false, &q, tat, 0).1, None, "a refusal does not change the state");
+        assert_eq!(decide(true, None, &q, None, 0), (Answer::Revoked, Class::Revoked, None));
+        assert_eq!(decide(true, Some(Class::ScopeDenied), &q, None, 0), (Answer::Revoked, Class::Revoked, None));
+        let (first, class, tat) = decide(false, None, &q, None, 0);
+        assert_eq!((first, class), (Answer::Admit { remaining: 0, reset_after_us: 1_000_000 }, Class::Allowed));
+        assert_eq!(decide(false, None, &q, tat, 0).0, Answer::Limit { retry_after_us: 1_000_000, reset_after_us: 1_000_000 });
+        assert_eq!(decide(false, None, &q, tat, 0).1, Class::RateLimited);
+        assert_eq!(decide(false, None, &q, tat, 0).2, None, "a refusal does not change the state");
+    }
+
+    #[test]
+    fn denials_are_counted_without_metering() {
+        let q = Quota::new(60, 1).unwrap();
+        assert_eq!(decide(false, Some(Class::ScopeDenied), &q, None, 0), (Answer::Counted, Class::ScopeDenied, None));
+        // The burst of one is still there for a real request.
+        assert_eq!(decide(false, None, &q, None, 0).1, Class::Allowed);
     }
 
     #[test]
@@ -91,6 +146,12 @@ mod tests {
         assert_eq!(json, r#"{"verdict":"limit","retry_after_us":1500000,"reset_after_us":2000000}"#);
         assert_eq!(serde_json::from_str::<Answer>(&json).unwrap(), a);
         assert_eq!(serde_json::from_str::<Answer>(r#"{"verdict":"revoked"}"#).unwrap(), Answer::Revoked);
+        let reply = Reply { answer: a, new_source: true };
+        let json = serde_json::to_string(&reply).unwrap();
+        assert_eq!(json, r#"{"answer":{"verdict":"limit","retry_after_us":1500000,"reset_after_us":2000000},"new_source":true}"#);
+        assert_eq!(serde_json::from_str::<Reply>(&json).unwrap(), reply);
+        let ask: Ask = serde_json::from_str(r#"{"rate_per_minute":60,"burst":5,"denied":"ip_denied","source":{"ip":"192.0.2.1"}}"#).unwrap();
+        assert_eq!((ask.denied, ask.source.map(|s| s.ip)), (Some(Class::IpDenied), Some("192.0.2.1".to_owned())));
         assert_eq!(retry_after_seconds(1_500_000), 2);
         assert_eq!(retry_after_seconds(0), 1);
     }

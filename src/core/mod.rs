@@ -23,6 +23,7 @@ pub mod scim;
 pub mod scope;
 pub mod sign;
 pub mod time;
+pub mod usage;
 
 pub use decide::{authorize, Grant};
 pub use key::{KeyId, ProvisioningKey};

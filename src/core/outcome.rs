@@ -52,6 +52,8 @@ pub enum Outcome {
     LimiterUnavailable,
     /// An operator revoked a key through the admin route.
     AdminRevoked,
+    /// An operator read keys' usage through the admin route.
+    AdminUsage,
     /// The connection doctor's introspection answered (about a valid key or
     /// with the category of an invalid one).
     Introspected {
@@ -149,7 +151,7 @@ impl Outcome {
     /// Allow or deny, for the audit log.
     pub fn decision(&self) -> Decision {
         match self {
-            Outcome::Forwarded { .. } | Outcome::AdminRevoked | Outcome::Introspected { .. } => Decision::Allow,
+            Outcome::Forwarded { .. } | Outcome::AdminRevoked | Outcome::AdminUsage | Outcome::Introspected { .. } => Decision::Allow,
             _ => Decision::Deny,
         }
     }
@@ -158,7 +160,7 @@ impl Outcome {
     pub fn status(&self) -> u16 {
         match self {
             Outcome::Forwarded { origin_status, .. } => *origin_status,
-            Outcome::AdminRevoked | Outcome::Introspected { .. } => 200,
+            Outcome::AdminRevoked | Outcome::AdminUsage | Outcome::Introspected { .. } => 200,
             Outcome::AdminUnauthorized => 401,
             Outcome::AdminBadRequest => 400,
             Outcome::RateLimited { .. } => 429,
@@ -185,6 +187,7 @@ impl Outcome {
             Outcome::RateLimited { .. } => "rate_limited",
             Outcome::LimiterUnavailable => "limiter_unavailable",
             Outcome::AdminRevoked => "admin_revoked",
+            Outcome::AdminUsage => "admin_usage",
             Outcome::Introspected { valid: true } => "introspected",
             Outcome::Introspected { valid: false } => "introspected_invalid",
             Outcome::AdminUnauthorized => "admin_unauthorized",
@@ -245,6 +248,7 @@ impl Outcome {
             | Outcome::AuthThrottled { .. }
             | Outcome::RateLimited { .. } => "",
             Outcome::AdminRevoked => "The key is revoked.",
+            Outcome::AdminUsage => "",
             Outcome::Introspected { .. } => "",
             Outcome::AdminUnauthorized => "The admin route needs the edge's ADMIN_TOKEN.",
             Outcome::AdminBadRequest => "Expected a JSON body {\"key_id\": \"key_…\"} naming a key id.",
@@ -272,7 +276,7 @@ impl Outcome {
     /// What the operator should check, for logs and the doctor page.
     pub fn hint(&self) -> &'static str {
         match self {
-            Outcome::Forwarded { unmetered: false, .. } | Outcome::AdminRevoked | Outcome::Introspected { valid: true } => "",
+            Outcome::Forwarded { unmetered: false, .. } | Outcome::AdminRevoked | Outcome::AdminUsage | Outcome::Introspected { valid: true } => "",
             Outcome::Introspected { valid: false } => "someone checked an invalid key with the connection doctor",
             Outcome::Forwarded { unmetered: true, .. } => "the rate-limit object was unreachable; forwarded unmetered (RATE_LIMIT_FAILURE_MODE=open)",
             Outcome::RateLimited { .. } => "the key exceeded its rate: raise --rate-per-minute/--burst, or find the runaway client",
@@ -403,6 +407,7 @@ mod tests {
         all.push(Outcome::Forwarded { origin_status: 200, unmetered: false });
         all.push(Outcome::Forwarded { origin_status: 200, unmetered: true });
         all.push(Outcome::AdminRevoked);
+        all.push(Outcome::AdminUsage);
         all.push(Outcome::Introspected { valid: true });
         all.push(Outcome::Introspected { valid: false });
         for o in all {

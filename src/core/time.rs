@@ -43,8 +43,19 @@ impl Serialize for UnixMillis {
 
 impl<'de> Deserialize<'de> for UnixMillis {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = <&str>::deserialize(d)?;
-        Self::parse_rfc3339(text).ok_or_else(|| de::Error::custom("expected an RFC 3339 timestamp"))
+        // A visitor, not `&str`: JavaScript values (a Durable Object's
+        // request body) arrive as owned strings, JSON text as borrowed ones.
+        struct Rfc3339;
+        impl de::Visitor<'_> for Rfc3339 {
+            type Value = UnixMillis;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an RFC 3339 timestamp")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<UnixMillis, E> {
+                UnixMillis::parse_rfc3339(text).ok_or_else(|| E::custom("expected an RFC 3339 timestamp"))
+            }
+        }
+        d.deserialize_str(Rfc3339)
     }
 }
 

@@ -31,7 +31,7 @@ pub async fn run(req: &Request, env: &Env, config: &Config, target: &RequestTarg
     let base_url = format!("{}://{}{}", target.scheme, target.authority, config.base_path);
     let verdict = examine(req, env, config, ctx).await;
     let (outcome, body) = match verdict {
-        Ok(record) => {
+        Ok((record, usage)) => {
             facts.key_id = Some(record.key_id.as_str().to_owned());
             facts.tenant = record.tenant.clone();
             let q = quota(&record, config.default_quota);
@@ -52,6 +52,7 @@ pub async fn run(req: &Request, env: &Env, config: &Config, target: &RequestTarg
                     "allow_ips": record.allow_ips.iter().map(ToString::to_string).collect::<Vec<_>>(),
                     "capabilities": capabilities(&record.scopes, &config.resource_types),
                     "scim_base_url": base_url,
+                    "usage": usage,
                 }),
             )
         }
@@ -76,7 +77,7 @@ enum Failure {
     Edge(Outcome),
 }
 
-async fn examine(req: &Request, env: &Env, config: &Config, ctx: &Context<'_>) -> Result<KeyRecord, Failure> {
+async fn examine(req: &Request, env: &Env, config: &Config, ctx: &Context<'_>) -> Result<(KeyRecord, serde_json::Value), Failure> {
     let header = req.headers().get("authorization").ok().flatten();
     let key = from_authorization(header.as_deref()).map_err(|e| match e {
         CredentialError::Missing => Failure::Denied("missing", Outcome::MissingCredentials),
@@ -97,9 +98,24 @@ async fn examine(req: &Request, env: &Env, config: &Config, ctx: &Context<'_>) -
         Outcome::IpDenied => Failure::Denied("ip_not_allowed", o),
         other => Failure::Edge(other),
     })?;
-    // A revocation through the admin route is known to the key's guard before KV.
-    if guard::is_revoked(env, record.key_id.as_str()).await.unwrap_or(false) {
+    // A revocation through the admin route is known to the key's guard
+    // before KV. The guard also tells the key's recent use; an unreachable
+    // guard only leaves that out.
+    let status = guard::status(env, record.key_id.as_str()).await.ok();
+    if status.as_ref().is_some_and(|s| s.revoked) {
         return Err(Failure::Denied("revoked", Outcome::InvalidKey(KeyRejection::Revoked)));
     }
-    Ok(record)
+    Ok((record, status.map(|s| for_key_holder(s.usage)).unwrap_or_default()))
+}
+
+/// The usage a key's holder is shown: when it was used and how its
+/// requests ended, but not the addresses it was used from (those are for
+/// operators, through the admin route).
+fn for_key_holder(mut usage: serde_json::Value) -> serde_json::Value {
+    if let Some(fields) = usage.as_object_mut() {
+        for private in ["sources", "countries", "last_source"] {
+            fields.remove(private);
+        }
+    }
+    usage
 }

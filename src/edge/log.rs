@@ -1,7 +1,7 @@
 //! Writing the audit line. Workers Logs / `wrangler tail` / Logpush pick up
 //! `console.log`; one JSON object per line keeps it machine-readable.
 
-use crate::core::audit::AuditRecord;
+use crate::core::audit::{AuditRecord, NewSourceLine};
 
 /// Denials caused by the edge's own setup (not by the caller) go out at
 /// error level, so alerting on errors finds them.
@@ -13,4 +13,10 @@ pub fn emit(record: &AuditRecord) {
     } else {
         worker::console_log!("{}", record.to_json());
     }
+}
+
+/// A key used from a new address or country: a warning, so it can be
+/// alerted on apart from the audit stream.
+pub fn new_source(line: &NewSourceLine<'_>) {
+    worker::console_warn!("{}", line.to_json());
 }

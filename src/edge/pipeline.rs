@@ -10,10 +10,13 @@ use super::{admin, check, config::Config, guard, log, origin, respond, store, th
 use crate::core::audit::{AuditRecord, RequestFacts};
 use crate::core::bulk;
 use crate::core::credential::{from_authorization, CredentialError};
-use crate::core::decide::{authorize, authorize_bulk, quota, verify, Context, Grant};
+use crate::core::decide::{authorize, authorize_bulk, quota, verify, Context};
 use crate::core::gcra;
 use crate::core::sign;
-use crate::core::guard::{retry_after_seconds, Answer, Ask};
+use crate::core::guard::{retry_after_seconds, Answer, Ask, Reply};
+use crate::core::usage::{Class, Source};
+use crate::core::audit::NewSourceLine;
+use crate::core::KeyRecord;
 use crate::core::outcome::KeyRejection;
 use crate::core::forward::{self, EdgeAssertions, RequestTarget};
 use crate::core::scim::{classify, Resource, ScimRequest};
@@ -67,6 +70,7 @@ async fn run(
     };
     match target.path {
         admin::REVOKE_PATH => return admin_revoke(req, env, &config, facts).await,
+        admin::USAGE_PATH => return admin_usage(req, env, &config, facts).await,
         check::CHECK_PATH => return check::run(req, env, &config, &target, &ctx, facts).await,
         _ => {}
     }
@@ -76,8 +80,8 @@ async fn run(
     facts.resource = Some(scim.resource.scope_name());
 
     let authorization = req.headers().get("authorization").ok().flatten();
-    let grant = if authorization.is_none() && is_public(&config, &scim, &facts.method) {
-        None
+    let (grant, meter, body) = if authorization.is_none() && is_public(&config, &scim, &facts.method) {
+        (None, Meter::Unkeyed, read_body(req, config.max_body_bytes).await?)
     } else {
         // verify: format and checksum, then one KV read by the key's keyed hash.
         let record = match verify_key(env, &config, authorization.as_deref()).await {
@@ -90,25 +94,29 @@ async fn run(
         facts.key_id = Some(record.key_id.as_str().to_owned());
         facts.tenant = record.tenant.clone();
 
-        // authorize: status, validity window, address, scopes.
-        let grant = authorize(&record, &scim, &ctx)?;
-        Some((grant, record))
+        // authorize: status, validity window, address, scopes; the body is
+        // read only from an authorized caller, bounded, and for /Bulk every
+        // operation is authorized before anything is sent.
+        let authorized = match authorize(&record, &scim, &ctx) {
+            Ok(grant) => authorize_body(req, &config, &scim, &record, &ctx).await.map(|body| (grant, body)),
+            Err(denial) => Err(denial),
+        };
+
+        // throttle: the key's guard meters its rate, knows revocations at
+        // once and counts the request in the key's usage, denied or not.
+        let quota = quota(&record, config.default_quota);
+        let mut ask = Ask::from(quota);
+        ask.denied = authorized.as_ref().err().map(Class::of_denial);
+        ask.source = facts.client_ip.as_deref().and_then(|ip| source(req, ip));
+        let reply = guard::check(env, record.key_id.as_str(), ask.clone()).await;
+        if let (Ok(Reply { new_source: true, .. }), Some(source)) = (&reply, &ask.source) {
+            log::new_source(&NewSourceLine::new(request_id, facts, source, now));
+        }
+        let (grant, body) = authorized?;
+        (Some(grant), throttle_key(&config, quota, reply)?, body)
     };
 
-    // throttle: the key's guard meters its rate and knows revocations at once.
-    let mut meter = Meter::Unkeyed;
-    if let Some((grant, record)) = &grant {
-        meter = throttle_key(env, &config, &grant.key_id, quota(record, config.default_quota)).await?;
-    }
-
-    // forward: the body is read only from an authorized caller, bounded,
-    // and for /Bulk every operation is authorized before anything is sent.
-    let body = read_body(req, config.max_body_bytes).await?;
-    if let (Resource::Bulk, Some((_, record))) = (&scim.resource, &grant) {
-        let ops = bulk::operations(body.as_deref().unwrap_or_default()).map_err(|e| Outcome::BulkInvalid(e.to_string()))?;
-        authorize_bulk(record, &ops, &ctx)?;
-    }
-    let grant: Option<Grant> = grant.map(|(g, _)| g);
+    // forward: the origin's credential and the edge's signature, never the IdP's key.
     let tenant = grant.as_ref().and_then(|g| g.tenant.as_deref());
     let origin_base = forward::origin_base(&config.origin_url, tenant)?;
     let prefix = forward::forwarded_prefix(&config.base_path, &origin_base);
@@ -139,7 +147,12 @@ async fn run(
         },
     );
     headers.extend(signed.into_iter().map(|(n, v)| (n.to_owned(), v)));
-    let response = origin::send(origin::OriginRequest { url, method: req.method(), headers, body, timeout_ms: config.origin_timeout_ms }).await?;
+    let sent = origin::send(origin::OriginRequest { url, method: req.method(), headers, body, timeout_ms: config.origin_timeout_ms }).await;
+    if let Some(grant) = &grant {
+        let status = sent.as_ref().ok().map(Response::status_code);
+        guard::note_origin(&grant.key_id, status, UnixMillis(Date::now().as_millis()));
+    }
+    let response = sent?;
     // A 401/403 here is about the edge's credential, not the IdP's key: never
     // pass it on as if the key were bad.
     if matches!(response.status_code(), 401 | 403) {
@@ -163,33 +176,58 @@ enum Meter {
     Unmetered,
 }
 
-async fn throttle_key(env: &Env, config: &Config, key_id: &str, quota: gcra::Quota) -> Result<Meter, Outcome> {
-    match guard::check(env, key_id, Ask::from(quota)).await {
+fn throttle_key(config: &Config, quota: gcra::Quota, reply: worker::Result<Reply>) -> Result<Meter, Outcome> {
+    match reply.map(|r| r.answer) {
         Ok(Answer::Admit { remaining, reset_after_us }) => Ok(Meter::Metered { quota, remaining, reset_after_us }),
         Ok(Answer::Limit { retry_after_us, .. }) => Err(Outcome::RateLimited { retry_after: retry_after_seconds(retry_after_us) }),
         Ok(Answer::Revoked) => Err(Outcome::InvalidKey(KeyRejection::Revoked)),
+        // Only asked for a denied request, which never gets here.
+        Ok(Answer::Counted) => Err(Outcome::LimiterUnavailable),
         Err(_) if config.limiter_fails_open => Ok(Meter::Unmetered),
         Err(_) => Err(Outcome::LimiterUnavailable),
     }
 }
 
+/// The body, read once the key may make the request; for /Bulk, every
+/// operation authorized.
+async fn authorize_body(req: &mut Request, config: &Config, scim: &ScimRequest, record: &KeyRecord, ctx: &Context<'_>) -> Result<Option<Vec<u8>>, Outcome> {
+    let body = read_body(req, config.max_body_bytes).await?;
+    if scim.resource == Resource::Bulk {
+        let ops = bulk::operations(body.as_deref().unwrap_or_default()).map_err(|e| Outcome::BulkInvalid(e.to_string()))?;
+        authorize_bulk(record, &ops, ctx)?;
+    }
+    Ok(body)
+}
+
+/// Where the request came from: the client's address and, where
+/// Cloudflare supplies them, its country and network.
+fn source(req: &Request, client_ip: &str) -> Option<Source> {
+    let cf = req.cf();
+    Source::new(client_ip, cf.and_then(|c| c.country()).as_deref(), cf.and_then(|c| c.asn()))
+}
+
 async fn admin_revoke(req: &mut Request, env: &Env, config: &Config, facts: &mut RequestFacts) -> Result<(Outcome, Response), Outcome> {
     facts.resource = Some("admin".into());
-    match admin::revoke(req, env, config.admin_token.as_deref()).await {
-        Ok(key_id) => {
-            let body = serde_json::json!({ "revoked": key_id }).to_string();
-            facts.key_id = Some(key_id);
-            let response = Response::ok(body).map_err(|_| Outcome::Misconfigured)?;
-            Ok((Outcome::AdminRevoked, response))
+    let key_id = admin_failure(env, config, facts, admin::revoke(req, env, config.admin_token.as_deref()).await).await?;
+    let response = Response::ok(serde_json::json!({ "revoked": key_id }).to_string()).map_err(|_| Outcome::Misconfigured)?;
+    facts.key_id = Some(key_id);
+    Ok((Outcome::AdminRevoked, response))
+}
+
+async fn admin_usage(req: &mut Request, env: &Env, config: &Config, facts: &mut RequestFacts) -> Result<(Outcome, Response), Outcome> {
+    facts.resource = Some("admin".into());
+    let usage = admin_failure(env, config, facts, admin::usage(req, env, config.admin_token.as_deref()).await).await?;
+    let response = Response::from_json(&usage).map_err(|_| Outcome::Misconfigured)?;
+    Ok((Outcome::AdminUsage, response))
+}
+
+/// A wrong admin token counts as a failed attempt, like a bad key.
+async fn admin_failure<T>(env: &Env, config: &Config, facts: &RequestFacts, result: Result<T, Outcome>) -> Result<T, Outcome> {
+    match result {
+        Err(Outcome::AdminUnauthorized) => {
+            Err(throttle::charge_failure(env, facts.client_ip.as_deref(), Outcome::AdminUnauthorized, config.auth_failure_retry_after).await)
         }
-        Err(Outcome::AdminUnauthorized) => Err(throttle::charge_failure(
-            env,
-            facts.client_ip.as_deref(),
-            Outcome::AdminUnauthorized,
-            config.auth_failure_retry_after,
-        )
-        .await),
-        Err(other) => Err(other),
+        other => other,
     }
 }
 

@@ -106,17 +106,21 @@ export async function startEdge({ originUrl, originAuthorization, pepper, kv = t
     ...(captureLogs ? { handleStructuredLogs: (entry) => void logs.push(entry) } : {}),
   });
   const url = (await mf.ready).toString().replace(/\/$/, "");
-  const auditLines = () =>
+  const jsonLines = () =>
     logs
       .map((l) => l.message)
       .filter((m) => m.startsWith("{"))
       .map((m) => JSON.parse(m));
+  // Audit lines carry a decision; other JSON lines are events such as new_source.
+  const auditLines = () => jsonLines().filter((l) => "decision" in l);
+  const eventLines = (reason) => jsonLines().filter((l) => !("decision" in l) && l.reason === reason);
   return {
     mf,
     url,
     base: `${url}/scim/v2`,
     logs,
     auditLines,
+    eventLines,
     /** The audit line of one request; logs arrive shortly after the response. */
     async auditFor(requestId) {
       for (let i = 0; i < 100; i++) {
