@@ -76,6 +76,8 @@ if (underTest) {
   after(async () => {
     const failures = [];
     for (const resource of [...running]) await resource.stop().catch((e) => failures.push(e.message));
+    const c = leaks.counts();
+    console.log(`leak scan: ${c.logLines} log lines, ${c.originRequests} origin requests, ${c.texts} CLI outputs; ${c.secrets} secrets, ${c.queryFragments} query fragments`);
     for (const entry of scans) {
       try {
         rescan(entry);

@@ -53,12 +53,15 @@ export function createLeakRegistry() {
   /** [{ kind, forms }]: each registered value with the spellings searched for. */
   const needles = [];
   const known = new Set();
+  /** What was registered and scanned, for the summary line of a run. */
+  const counts = { secrets: 0, queryFragments: 0, logLines: 0, originRequests: 0, texts: 0 };
 
   function add(kind, value) {
     if (typeof value !== "string" || value.length < MIN_LENGTH) return;
     const id = `${kind}\u0000${value}`;
     if (known.has(id)) return;
     known.add(id);
+    counts[kind === "query string" ? "queryFragments" : "secrets"] += 1;
     needles.push({ kind, forms: [...new Set([value, jsonEscaped(value)])] });
   }
 
@@ -94,6 +97,7 @@ export function createLeakRegistry() {
 
     /** Findings in the edge's structured log entries (`{ level, message }`). */
     scanLogs(entries) {
+      counts.logLines += entries.length;
       return entries.flatMap((entry) => kindsIn(String(entry.message ?? "")).map((kind) => `${kind} in ${describeLogLine(entry)}`));
     },
 
@@ -102,6 +106,7 @@ export function createLeakRegistry() {
      * The origin credential is meant for the origin; nothing else registered is.
      */
     scanOriginHeaders(requests) {
+      counts.originRequests += requests.length;
       return requests.flatMap(({ method, path, headers }) =>
         headers.flatMap(([name, value]) =>
           kindsIn(`${name}: ${value}`, ["origin credential", "query string"]).map(
@@ -113,8 +118,12 @@ export function createLeakRegistry() {
 
     /** Findings in free text (the CLI's output), described as `where`. */
     scanText(text, where) {
+      counts.texts += 1;
       return kindsIn(text).map((kind) => `${kind} in ${where}`);
     },
+
+    /** How many values are registered and how much was scanned so far. */
+    counts: () => ({ ...counts }),
   };
 }
 
