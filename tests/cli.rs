@@ -94,6 +94,12 @@ fn usage_errors_exit_2_and_operation_errors_exit_1() {
     let bad_id = provgate(&["key", "show", "--local", "pvk_notanid"]);
     assert_eq!(bad_id.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad_id.stderr).contains("not a key id"));
+    // A key pasted where its id belongs is not echoed back (scrollback, CI logs).
+    let key = ProvisioningKey::generate(|b| b.fill(9));
+    let pasted = provgate(&["key", "show", "--local", key.expose()]);
+    assert_eq!(pasted.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&pasted.stderr);
+    assert!(said.contains("not a key id") && !said.contains(key.expose()), "{said}");
     let bad_grace = provgate(&["key", "rotate", "--local", "key_abc", "--grace", "soon"]);
     assert_eq!(bad_grace.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad_grace.stderr).contains("invalid --grace"));

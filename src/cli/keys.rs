@@ -6,7 +6,7 @@
 //! never a working key that no id can reach.
 
 use super::wrangler::Store;
-use crate::core::key::{KeyId, ProvisioningKey};
+use crate::core::key::{KeyId, ProvisioningKey, KEY_ID_PREFIX, KEY_PREFIX};
 use crate::core::lookup::{index_name, pepper_id, record_name, IndexEntry, INDEX_PREFIX};
 use crate::core::record::KeyRecord;
 use crate::core::time::UnixMillis;
@@ -66,12 +66,24 @@ pub fn bulk_json(entries: &[(String, String)]) -> String {
 
 /// Loads a key by id, with an error an operator can act on.
 pub fn load(kv: &Store, key_id: &str) -> Result<Stored, String> {
-    let id = KeyId::parse(key_id).ok_or_else(|| format!("{key_id:?} is not a key id (key_…)"))?;
+    let id = KeyId::parse(key_id).ok_or_else(|| not_a_key_id(key_id))?;
     let index = kv.get(&index_name(id.as_str()))?.ok_or_else(|| format!("no key {id} in this store"))?;
     let index = parse_index(&index).map_err(|e| format!("the index of {id} is unreadable: {e}"))?;
     let stored = kv.get(&index.record)?.ok_or_else(|| format!("key {id} is incomplete: its index points at no record"))?;
     let record = KeyRecord::decode(stored.as_bytes()).map_err(|e| format!("the record of {id} is unreadable: {e}"))?;
     Ok(Stored { index, record })
+}
+
+/// Names a malformed id without echoing what was passed when it is not id-shaped:
+/// a key pasted where its id belongs would land in scrollback and CI logs.
+fn not_a_key_id(text: &str) -> String {
+    if text.starts_with(KEY_ID_PREFIX) {
+        format!("{text:?} is not a key id (key_ + base62)")
+    } else if text.starts_with(KEY_PREFIX) {
+        "that is a provisioning key, not a key id: pass its id (key_…, from `provgate key list`); the key itself is secret".into()
+    } else {
+        "the argument is not a key id (key_…; see `provgate key list`)".into()
+    }
 }
 
 /// Every key in the store, in id order; unreadable ones carry their problem.

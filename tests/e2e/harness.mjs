@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { leaks, underTest, registerSecrets, watch, release, scanNowAndAtEnd, scanCliOutput } from "./leak-watch.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const CLI = path.join(ROOT, "target/debug/provgate");
@@ -16,34 +17,49 @@ const PYTHON = path.join(ROOT, ".venv/bin/python");
 export const randomSecret = () => randomBytes(24).toString("hex");
 /** The edge's default signing secret in tests; origins that verify use it too. */
 export const SIGNING_SECRET = randomSecret();
+leaks.secret("signing secret", SIGNING_SECRET);
 
 /** scim2-server (waitress) on a free loopback port; resolves once it listens. */
 export async function startScimOrigin({ token, signingSecrets = [], maxAge }) {
-  const args = [path.join(ROOT, "tests/origin/scim_origin.py"), "--port", "0", "--bearer-token", token];
+  leaks.secret("origin credential", token);
+  signingSecrets.forEach((s) => leaks.secret("signing secret", s));
+  // --record-requests: it prints each request it receives (`request {json}`) for the leak scan.
+  const args = [path.join(ROOT, "tests/origin/scim_origin.py"), "--port", "0", "--bearer-token", token, "--record-requests"];
   for (const s of signingSecrets) args.push("--signing-secret", s);
   if (maxAge) args.push("--max-age", String(maxAge));
   const proc = spawn(PYTHON, args, {
     stdio: ["ignore", "pipe", "pipe"],
   });
+  const closed = once(proc, "close");
   let stderr = "";
   proc.stderr.on("data", (d) => (stderr += d));
+  const received = [];
   const url = await new Promise((resolve, reject) => {
-    let out = "";
+    let pending = "";
     proc.stdout.on("data", (d) => {
-      out += d;
-      const m = out.match(/listening (\S+)/);
-      if (m) resolve(m[1]);
+      const lines = (pending + d).split("\n");
+      pending = lines.pop();
+      for (const line of lines) {
+        if (line.startsWith("listening ")) resolve(line.split(" ")[1]);
+        if (!line.startsWith("request ")) continue;
+        const r = JSON.parse(line.slice("request ".length));
+        leaks.query(r.target.split("?")[1]);
+        received.push({ method: r.method, path: r.target, headers: Object.entries(r.headers) });
+      }
     });
     proc.on("exit", (code) => reject(new Error(`SCIM origin exited ${code}: ${stderr}`)));
   });
-  return {
+  const origin = watch({
     url,
     stderr: () => stderr,
     async stop() {
+      if (!release(origin)) return;
       proc.kill("SIGTERM");
-      if (proc.exitCode === null) await once(proc, "exit");
+      await closed;
+      scanNowAndAtEnd(() => leaks.scanOriginHeaders(received));
     },
-  };
+  });
+  return origin;
 }
 
 /**
@@ -52,12 +68,16 @@ export async function startScimOrigin({ token, signingSecrets = [], maxAge }) {
  */
 export async function startRecordingOrigin(respond) {
   const received = [];
+  // For the leak scan; kept apart from `received`, which tests clear.
+  const seen = [];
   const server = createServer((req, res) => {
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
       const entry = { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() };
       received.push(entry);
+      leaks.query(req.url.split("?")[1]);
+      seen.push({ method: req.method, path: req.url, headers: req.rawHeaders.flatMap((v, i, all) => (i % 2 ? [] : [[v, all[i + 1]]])) });
       const r = respond?.(entry) ?? {};
       if (r.hang) return; // never answer: for timeout tests
       res.writeHead(r.status ?? 200, { "content-type": "application/scim+json", ...(r.headers ?? {}) });
@@ -67,22 +87,30 @@ export async function startRecordingOrigin(respond) {
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   const { port } = server.address();
-  return {
+  const origin = watch({
     url: `http://127.0.0.1:${port}/v2`,
     received,
     async stop() {
+      if (!release(origin)) return;
       server.closeAllConnections();
       server.close();
+      scanNowAndAtEnd(() => leaks.scanOriginHeaders(seen));
     },
-  };
+  });
+  return origin;
 }
 
-/** The built Worker in workerd. `kv: false` removes the KEYS binding. */
+/**
+ * The built Worker in workerd. `kv: false` removes the KEYS binding. Its log
+ * lines are scanned for secrets and query strings when it stops.
+ */
 export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, guard = true, kvPersist, vars = {}, authFailureLimit = 100, assets = false, captureLogs = true }) {
+  if (!captureLogs && underTest) throw new Error("captureLogs: false is for load runs: a test's edge keeps its logs for the leak scan");
   const logs = [];
   const bindings = { PEPPER: pepper, ORIGIN_URL: originUrl, SCIM_BASE_PATH: "/scim/v2", ORIGIN_SIGNING_SECRET: SIGNING_SECRET, ...vars };
   for (const [k, v] of Object.entries(bindings)) if (v === undefined) delete bindings[k];
   if (originAuthorization) bindings.ORIGIN_AUTHORIZATION = originAuthorization;
+  registerSecrets(bindings);
   const mf = new Miniflare({
     scriptPath: path.join(ROOT, "build/worker/shim.mjs"),
     modules: true,
@@ -114,7 +142,7 @@ export async function startEdge({ originUrl, originAuthorization, pepper, kv = t
   // Audit lines carry a decision; other JSON lines are events such as new_source.
   const auditLines = () => jsonLines().filter((l) => "decision" in l);
   const eventLines = (reason) => jsonLines().filter((l) => !("decision" in l) && l.reason === reason);
-  return {
+  const edge = watch({
     mf,
     url,
     base: `${url}/scim/v2`,
@@ -132,9 +160,12 @@ export async function startEdge({ originUrl, originAuthorization, pepper, kv = t
     },
     kv: kv ? await mf.getKVNamespace("KEYS") : null,
     async stop() {
+      if (!release(edge)) return;
       await mf.dispose();
+      scanNowAndAtEnd(() => leaks.scanLogs(logs));
     },
-  };
+  });
+  return edge;
 }
 
 /**
@@ -148,6 +179,7 @@ export async function mintKey(edge, pepper, { label = "test", tenant, scopes = "
   if (expires) args.push("--expires", expires);
   const run = spawnSync(CLI, args, { env: { ...process.env, PEPPER: pepper }, encoding: "utf8" });
   if (run.status !== 0) throw new Error(`provgate key mint failed: ${run.stderr}`);
+  scanCliOutput(args, run.stdout + run.stderr, { PEPPER: pepper });
   const entries = JSON.parse(run.stdout);
   const entry = entries.find((e) => e.key.startsWith("hash:"));
   const index = entries.find((e) => e.key.startsWith("id:"));
@@ -164,6 +196,7 @@ export async function mintKey(edge, pepper, { label = "test", tenant, scopes = "
 
 /** A request with full control of headers (node:http, not fetch). */
 export function raw(url, { method = "GET", headers = {}, body } = {}) {
+  leaks.query(url.split("#")[0].split("?").slice(1).join("?"));
   if (body !== undefined && !Object.keys(headers).some((h) => /^(content-length|transfer-encoding)$/i.test(h))) {
     headers = { ...headers, "content-length": Buffer.byteLength(body) };
   }
@@ -187,15 +220,20 @@ export function raw(url, { method = "GET", headers = {}, body } = {}) {
  * (and the sockets of any origin it serves) keeps running meanwhile.
  */
 export function runCli(args, env = {}) {
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const child = spawn(CLI, args, { cwd: ROOT, env: { ...process.env, ...env } });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
     child.stderr.on("data", (d) => (stderr += d));
     const timer = setTimeout(() => child.kill("SIGKILL"), 90_000);
-    child.on("exit", (status) => {
+    child.on("close", (status) => {
       clearTimeout(timer);
+      try {
+        scanCliOutput(args, stdout + stderr, env);
+      } catch (leak) {
+        return reject(leak);
+      }
       resolve({ status, stdout, stderr, out: stdout + stderr });
     });
   });

@@ -9,14 +9,18 @@ chunked bodies) instead of wsgiref. Loopback only.
 
 With --signing-secret it runs behind the example verifier
 (examples/origin-verifier), accepting only requests signed by the edge.
+With --record-requests (tests only) it prints every request it receives,
+headers included, as `request {json}`, for the harness's leak scan.
 
 prints one line `listening http://127.0.0.1:PORT/v2` once it accepts.
 """
 
 import argparse
+import json
 import os
 import secrets
 import sys
+import threading
 
 import waitress
 
@@ -46,17 +50,43 @@ def build_app(bearer_token):
     return ForwardedHeaders(app)
 
 
+class RequestRecorder:
+    """Prints each request's method, target and headers as one JSON line.
+
+    A test aid (the headers hold the origin's credential): the end-to-end
+    harness checks that no other secret, such as the IdP's key, arrived.
+    """
+
+    def __init__(self, app):
+        self.app, self.lock = app, threading.Lock()
+
+    def __call__(self, environ, start_response):
+        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        headers.update({k.replace("_", "-").lower(): environ[k] for k in ("CONTENT_TYPE", "CONTENT_LENGTH") if environ.get(k)})
+        query = environ.get("QUERY_STRING")
+        target = environ.get("REQUEST_URI") or environ.get("PATH_INFO", "") + ("?" + query if query else "")
+        line = "request " + json.dumps({"method": environ["REQUEST_METHOD"], "target": target, "headers": headers})
+        with self.lock:  # one whole line per request, whatever the thread
+            sys.stdout.write(line + "\n")
+            sys.stdout.flush()
+        return self.app(environ, start_response)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--bearer-token", default=None)
     parser.add_argument("--signing-secret", action="append", default=[], help="accept only requests signed by the edge")
     parser.add_argument("--max-age", type=int, default=60)
+    parser.add_argument("--record-requests", action="store_true", help="print every request received (tests only)")
     args = parser.parse_args()
     app = build_app(args.bearer_token)
     if args.signing_secret:
-        # Outermost, so it sees the Host and path the edge addressed.
+        # Outside ForwardedHeaders, so it sees the Host and path the edge addressed.
         app = ProvgateVerifier(app, secrets=args.signing_secret, max_age=args.max_age)
+    if args.record_requests:
+        # Outside the verifier: requests it rejects were received all the same.
+        app = RequestRecorder(app)
     server = waitress.create_server(
         app, host="127.0.0.1", port=args.port, threads=8, backlog=1024, ident="scim-origin",
         # The app's ForwardedHeaders middleware interprets them; waitress must not strip them.

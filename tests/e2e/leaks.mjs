@@ -1,0 +1,135 @@
+// The leak scan. Every secret and query string the tests hand out is
+// registered; the places that must never hold one (the edge's log lines,
+// the headers an origin receives, the CLI's output) are searched for each.
+// A finding names the secret's kind and where it was seen, never the
+// secret itself, so a failing run does not leak it into CI logs either.
+
+/** Shorter values would match innocent text (a status code, `count=100`), so they are not registered. */
+export const MIN_LENGTH = 8;
+
+/** How a value looks inside a JSON string (every audit line is JSON): `"` becomes `\"`. */
+const jsonEscaped = (text) => JSON.stringify(text).slice(1, -1);
+
+/** A query fragment as sent and as a server would decode it (`%XX`, and `+` as a space). */
+function decodings(text) {
+  const forms = new Set([text]);
+  for (const candidate of [text, text.replace(/\+/g, " ")]) {
+    try {
+      forms.add(decodeURIComponent(candidate));
+    } catch {
+      // A malformed escape: the raw form is still searched.
+    }
+  }
+  return forms;
+}
+
+/** Where a log entry is, by its audit fields (request id, reason) if it is an audit line. */
+function describeLogLine({ level, message }) {
+  try {
+    const line = JSON.parse(message);
+    if (line && typeof line === "object" && "reason" in line) {
+      return `the log line of request ${line.request_id} (level ${level}, reason ${line.reason})`;
+    }
+  } catch {
+    // Not JSON: described by its level only, since its text may be the leak.
+  }
+  return `a log line at level ${level} that is not an audit line`;
+}
+
+/**
+ * The lines of CLI output that show a freshly minted key (`key:    pvk_…`),
+ * removed from the text that is scanned, and the keys they show.
+ */
+export function withoutShownKeys(output) {
+  const keys = [];
+  const rest = output.replace(/^key:\s+(pvk_\S+)[ \t]*$/gm, (_, key) => {
+    keys.push(key);
+    return "key: <shown once>";
+  });
+  return { keys, rest };
+}
+
+export function createLeakRegistry() {
+  /** [{ kind, forms }]: each registered value with the spellings searched for. */
+  const needles = [];
+  const known = new Set();
+  /** What was registered and scanned, for the summary line of a run. */
+  const counts = { secrets: 0, queryFragments: 0, logLines: 0, originRequests: 0, texts: 0 };
+
+  function add(kind, value) {
+    if (typeof value !== "string" || value.length < MIN_LENGTH) return;
+    const id = `${kind}\u0000${value}`;
+    if (known.has(id)) return;
+    known.add(id);
+    counts[kind === "query string" ? "queryFragments" : "secrets"] += 1;
+    needles.push({ kind, forms: [...new Set([value, jsonEscaped(value)])] });
+  }
+
+  /** The kinds of the registered values found in `text`, except `allowed` kinds. */
+  function kindsIn(text, allowed = []) {
+    const found = new Set();
+    for (const { kind, forms } of needles) {
+      if (!allowed.includes(kind) && !found.has(kind) && forms.some((f) => text.includes(f))) found.add(kind);
+    }
+    return [...found];
+  }
+
+  return {
+    /**
+     * A secret of `kind` ("minted key", "pepper", "origin credential", …).
+     * An `Authorization`-style value (`Bearer abc…`) also registers its credential alone.
+     */
+    secret(kind, value) {
+      add(kind, value);
+      const credential = typeof value === "string" ? value.match(/^[A-Za-z][\w-]*\s+(\S.*)$/)?.[1] : undefined;
+      add(kind, credential);
+    },
+
+    /** The query string of a request (without `?`): whole, and each parameter's value, raw and decoded. */
+    query(query) {
+      if (!query) return;
+      for (const form of decodings(query)) add("query string", form);
+      for (const pair of query.split("&")) {
+        const [, value] = pair.match(/^[^=]*=(.*)$/) ?? [];
+        if (value) for (const form of decodings(value)) add("query string", form);
+      }
+    },
+
+    /** Findings in the edge's structured log entries (`{ level, message }`). */
+    scanLogs(entries) {
+      counts.logLines += entries.length;
+      return entries.flatMap((entry) => kindsIn(String(entry.message ?? "")).map((kind) => `${kind} in ${describeLogLine(entry)}`));
+    },
+
+    /**
+     * Findings in the headers origins received: `[{ method, path, headers: [[name, value], …] }]`.
+     * The origin credential is meant for the origin; nothing else registered is.
+     */
+    scanOriginHeaders(requests) {
+      counts.originRequests += requests.length;
+      return requests.flatMap(({ method, path, headers }) =>
+        headers.flatMap(([name, value]) =>
+          kindsIn(`${name}: ${value}`, ["origin credential", "query string"]).map(
+            (kind) => `${kind} in header "${String(name).toLowerCase()}" the origin received with ${method} ${path.split("?")[0]}`,
+          ),
+        ),
+      );
+    },
+
+    /** Findings in free text (the CLI's output), described as `where`. */
+    scanText(text, where) {
+      counts.texts += 1;
+      return kindsIn(text).map((kind) => `${kind} in ${where}`);
+    },
+
+    /** How many values are registered and how much was scanned so far. */
+    counts: () => ({ ...counts }),
+  };
+}
+
+/** Throws one error listing the findings (which never quote a secret). */
+export function assertNoLeaks(findings) {
+  if (findings.length > 0) {
+    throw new Error(`secret leak (${findings.length}):\n- ${[...new Set(findings)].join("\n- ")}`);
+  }
+}
