@@ -111,6 +111,7 @@ async function run(raw, idpId) {
   }
   const facts = [`key id ${info.key_id}`, info.label && `“${info.label}”`, info.tenant && `tenant ${info.tenant}`, `scopes ${info.scopes.join(", ")}`, info.expires_at ? `expires ${info.expires_at}` : "no expiry", `${info.rate_per_minute}/min, burst ${info.burst}`];
   steps.push(pass("Key verification", facts.filter(Boolean).join(" · ")));
+  if (info.usage) steps.push(pass("Recent use of this key", describeUsage(info.usage)));
 
   const caps = info.capabilities.filter((c) => c.operation.startsWith(idp.prefix) || !c.operation.includes(":"));
   const missing = caps.filter((c) => !c.allowed);
@@ -137,6 +138,28 @@ async function run(raw, idpId) {
     steps.push(r.status === 200 ? pass(`Read with ${scope}`, `GET ${path} answered 200.`) : scimFailure(`Read with ${scope}`, r, "Tell the service provider the request id shown above."));
   }
   return { steps, baseUrl };
+}
+
+const OUTCOME_NAMES = {
+  allowed: "allowed",
+  rate_limited: "rate limited",
+  revoked: "revoked",
+  expired: "expired",
+  not_yet_valid: "not yet valid",
+  ip_denied: "refused for the caller's address",
+  scope_denied: "refused for scope",
+  rejected: "refused as malformed",
+  origin_ok: "answered by the service",
+  origin_client_error: "refused by the service (4xx)",
+  origin_error: "failed at the service (5xx or no answer)",
+};
+
+/** "Last used …; last hour: 3 allowed, 1 refused for scope; …" from the guard's report. */
+function describeUsage(usage) {
+  if (!usage.last_used) return "Not used yet: no request with this key has reached this server.";
+  const counts = (c) => Object.entries(c || {}).map(([k, n]) => `${n} ${OUTCOME_NAMES[k] || k}`).join(", ") || "none";
+  const origin = usage.last_origin_status ? ` (the service last answered ${usage.last_origin_status})` : "";
+  return `Last used ${usage.last_used}${origin}. Last hour: ${counts(usage.windows?.["1h"])}. Last 24 hours: ${counts(usage.windows?.["24h"])}.`;
 }
 
 function render(result) {
