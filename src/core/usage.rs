@@ -557,6 +557,7 @@ mod tests {
         u.last_allowed = u.first_used;
         u.last_origin = Some(OriginSeen { status: Some(599), at: UnixMillis(253_402_300_799_000) });
         let size = u.encode().len();
+        println!("worst case: {size} bytes");
         assert!(size <= MAX_RECORD_BYTES, "worst case {size} bytes");
     }
 }
