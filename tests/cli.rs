@@ -76,7 +76,7 @@ fn provgate(args: &[&str]) -> std::process::Output {
 
 #[test]
 fn every_command_has_help() {
-    for cmd in [&["--help"][..], &["key", "--help"], &["key", "mint", "--help"], &["key", "list", "--help"], &["key", "show", "--help"], &["key", "rotate", "--help"], &["key", "revoke", "--help"]] {
+    for cmd in [&["--help"][..], &["key", "--help"], &["key", "mint", "--help"], &["key", "list", "--help"], &["key", "show", "--help"], &["key", "rotate", "--help"], &["key", "revoke", "--help"], &["key", "usage", "--help"]] {
         let out = provgate(cmd);
         assert!(out.status.success(), "{cmd:?}");
         let text = String::from_utf8(out.stdout).unwrap();
@@ -91,6 +91,11 @@ fn usage_errors_exit_2_and_operation_errors_exit_1() {
     assert_eq!(provgate(&["key", "mint", "--label", "x"]).status.code(), Some(2), "no --local/--remote/--emit");
     assert_eq!(provgate(&["key", "mint", "--local", "--remote", "--label", "x"]).status.code(), Some(2));
     assert_eq!(provgate(&["key", "frobnicate"]).status.code(), Some(2));
+    assert_eq!(provgate(&["key", "usage", "--local"]).status.code(), Some(2), "a key id or --stale");
+    assert_eq!(provgate(&["key", "usage", "--local", "key_aaaaaaaaaaaaaaaa", "--stale", "30d"]).status.code(), Some(2), "not both");
+    let bad_duration = provgate(&["key", "usage", "--local", "--stale", "soon"]);
+    assert_eq!(bad_duration.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_duration.stderr).contains("not a duration such as 30d"));
     let bad_id = provgate(&["key", "show", "--local", "pvk_notanid"]);
     assert_eq!(bad_id.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad_id.stderr).contains("not a key id"));
