@@ -113,6 +113,7 @@ export async function startEdge({ originUrl, originAuthorization, pepper, kv = t
   registerSecrets(bindings);
   const mf = new Miniflare({
     scriptPath: path.join(buildDir, "worker/shim.mjs"),
+    modulesRoot: buildDir,
     modules: true,
     modulesRules: [
       { type: "ESModule", include: ["**/*.js"] },
