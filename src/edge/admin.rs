@@ -22,7 +22,7 @@ struct RevokeBody {
 }
 
 /// Handles the admin call; `Ok` carries the revoked key id.
-pub async fn revoke(req: &mut Request, env: &Env, admin_token: Option<&str>) -> Result<String, Outcome> {
+pub async fn revoke(req: &mut Request, env: &Env, admin_token: Option<&str>, guard_timeout_ms: u64) -> Result<String, Outcome> {
     let Some(expected) = admin_token else { return Err(Outcome::NotFound) };
     if req.method() != worker::Method::Post {
         return Err(Outcome::MethodNotAllowed);
@@ -34,6 +34,6 @@ pub async fn revoke(req: &mut Request, env: &Env, admin_token: Option<&str>) -> 
     }
     let body: RevokeBody = req.json().await.map_err(|_| Outcome::AdminBadRequest)?;
     let key_id = KeyId::parse(&body.key_id).ok_or(Outcome::AdminBadRequest)?;
-    guard::revoke(env, key_id.as_str()).await.map_err(|_| Outcome::LimiterUnavailable)?;
+    guard::revoke(env, key_id.as_str(), guard_timeout_ms).await.map_err(|_| Outcome::LimiterUnavailable)?;
     Ok(key_id.as_str().to_owned())
 }

@@ -98,7 +98,7 @@ async fn examine(req: &Request, env: &Env, config: &Config, ctx: &Context<'_>) -
         other => Failure::Edge(other),
     })?;
     // A revocation through the admin route is known to the key's guard before KV.
-    if guard::is_revoked(env, record.key_id.as_str()).await.unwrap_or(false) {
+    if guard::is_revoked(env, record.key_id.as_str(), config.binding_timeout_ms).await.unwrap_or(false) {
         return Err(Failure::Denied("revoked", Outcome::InvalidKey(KeyRejection::Revoked)));
     }
     Ok(record)

@@ -3,6 +3,7 @@
 //! key is revoked. The decision itself is `core::guard::decide`; this file
 //! only keeps the state and speaks HTTP to the edge.
 
+use super::deadline;
 use crate::core::guard::{decide, Answer, Ask};
 use std::cell::Cell;
 use worker::{durable_object, Date, DurableObject, Env, Method, Request, RequestInit, Response, Result, State};
@@ -66,7 +67,15 @@ impl KeyGuard {
     }
 }
 
-async fn call(env: &Env, key_id: &str, path: &str, body: Option<String>) -> Result<Answer> {
+/// One call to the key's guard, failing after `timeout_ms`: a guard that does
+/// not answer counts as one that cannot be asked.
+async fn call(env: &Env, key_id: &str, path: &str, body: Option<String>, timeout_ms: u64) -> Result<Answer> {
+    deadline::within(timeout_ms, call_unbounded(env, key_id, path, body))
+        .await
+        .unwrap_or_else(|deadline::TimedOut| Err(worker::Error::RustError(format!("guard did not answer within {timeout_ms} ms"))))
+}
+
+async fn call_unbounded(env: &Env, key_id: &str, path: &str, body: Option<String>) -> Result<Answer> {
     let stub = env.durable_object(BINDING)?.id_from_name(key_id)?.get_stub()?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_body(body.map(Into::into));
@@ -78,16 +87,16 @@ async fn call(env: &Env, key_id: &str, path: &str, body: Option<String>) -> Resu
 }
 
 /// Asks the key's guard about one request.
-pub async fn check(env: &Env, key_id: &str, ask: Ask) -> Result<Answer> {
-    call(env, key_id, "/check", Some(serde_json::to_string(&ask)?)).await
+pub async fn check(env: &Env, key_id: &str, ask: Ask, timeout_ms: u64) -> Result<Answer> {
+    call(env, key_id, "/check", Some(serde_json::to_string(&ask)?), timeout_ms).await
 }
 
 /// Whether the key's guard has it revoked (no metering).
-pub async fn is_revoked(env: &Env, key_id: &str) -> Result<bool> {
-    Ok(call(env, key_id, "/status", None).await? == Answer::Revoked)
+pub async fn is_revoked(env: &Env, key_id: &str, timeout_ms: u64) -> Result<bool> {
+    Ok(call(env, key_id, "/status", None, timeout_ms).await? == Answer::Revoked)
 }
 
 /// Makes the key's guard refuse the key from now on.
-pub async fn revoke(env: &Env, key_id: &str) -> Result<()> {
-    call(env, key_id, "/revoke", None).await.map(|_| ())
+pub async fn revoke(env: &Env, key_id: &str, timeout_ms: u64) -> Result<()> {
+    call(env, key_id, "/revoke", None, timeout_ms).await.map(|_| ())
 }

@@ -164,7 +164,7 @@ enum Meter {
 }
 
 async fn throttle_key(env: &Env, config: &Config, key_id: &str, quota: gcra::Quota) -> Result<Meter, Outcome> {
-    match guard::check(env, key_id, Ask::from(quota)).await {
+    match guard::check(env, key_id, Ask::from(quota), config.binding_timeout_ms).await {
         Ok(Answer::Admit { remaining, reset_after_us }) => Ok(Meter::Metered { quota, remaining, reset_after_us }),
         Ok(Answer::Limit { retry_after_us, .. }) => Err(Outcome::RateLimited { retry_after: retry_after_seconds(retry_after_us) }),
         Ok(Answer::Revoked) => Err(Outcome::InvalidKey(KeyRejection::Revoked)),
@@ -175,7 +175,7 @@ async fn throttle_key(env: &Env, config: &Config, key_id: &str, quota: gcra::Quo
 
 async fn admin_revoke(req: &mut Request, env: &Env, config: &Config, facts: &mut RequestFacts) -> Result<(Outcome, Response), Outcome> {
     facts.resource = Some("admin".into());
-    match admin::revoke(req, env, config.admin_token.as_deref()).await {
+    match admin::revoke(req, env, config.admin_token.as_deref(), config.binding_timeout_ms).await {
         Ok(key_id) => {
             let body = serde_json::json!({ "revoked": key_id }).to_string();
             facts.key_id = Some(key_id);
