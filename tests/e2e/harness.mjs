@@ -82,8 +82,10 @@ export async function startRecordingOrigin(respond) {
  * `standIns` replaces bindings with Workers that play them (to make a
  * dependency fail): `{ workers: [miniflare worker options with a name],
  * bindings: { wrappedBindings, durableObjects } }` for the edge.
+ * `inspector: true` opens workerd's DevTools inspector on a loopback port
+ * (`edge.mf.getInspectorURL()`), e.g. to measure the isolate's memory.
  */
-export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, guard = true, kvPersist, vars = {}, authFailureLimit = 100, assets = false, captureLogs = true, standIns }) {
+export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, guard = true, kvPersist, vars = {}, authFailureLimit = 100, assets = false, captureLogs = true, standIns, inspector = false }) {
   const logs = [];
   const bindings = { PEPPER: pepper, ORIGIN_URL: originUrl, SCIM_BASE_PATH: "/scim/v2", ORIGIN_SIGNING_SECRET: SIGNING_SECRET, ...vars };
   for (const [k, v] of Object.entries(bindings)) if (v === undefined) delete bindings[k];
@@ -111,6 +113,7 @@ export async function startEdge({ originUrl, originAuthorization, pepper, kv = t
     port: 0,
     cf: false,
     kvPersist,
+    ...(inspector ? { inspectorPort: 0 } : {}),
     // Load runs leave the logs to workerd, as the JavaScript peers do.
     ...(captureLogs ? { handleStructuredLogs: (entry) => void logs.push(entry) } : {}),
     workers: [edgeWorker, ...(standIns?.workers ?? [])],
