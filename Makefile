@@ -9,7 +9,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 WASM_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 E2E_TESTS := $(wildcard tests/e2e/*.test.mjs)
 
-.PHONY: dev test install build cli test-core test-deploy test-e2e bench clean
+.PHONY: dev test install build cli test-core test-deploy test-e2e bench load clean
 
 ## Run provgate locally: a real SCIM origin, a demo key, the edge on :8787.
 dev: install build cli
@@ -48,6 +48,11 @@ bench: install build cli
 	node bench/limiter.mjs 2000 8 3
 	node bench/load.mjs 10 16
 	node bench/startup.mjs 5
+
+## Mixed valid/invalid traffic against a counting origin: nothing invalid
+## reaches it, nothing allowed is lost or doubled, memory stays flat (60 s).
+load: install build cli
+	timeout 300 node bench/counting-load.mjs 60 16
 
 clean:
 	rm -rf build target .wrangler

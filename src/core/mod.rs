@@ -19,6 +19,7 @@ pub mod key;
 pub mod lookup;
 pub mod outcome;
 pub mod record;
+pub mod relay;
 pub mod scim;
 pub mod scope;
 pub mod sign;

@@ -47,17 +47,17 @@ fn authenticate(req: &Request, admin_token: Option<&str>) -> Result<(), Outcome>
 }
 
 /// Handles a revoke call; `Ok` carries the revoked key id.
-pub async fn revoke(req: &mut Request, env: &Env, admin_token: Option<&str>) -> Result<String, Outcome> {
+pub async fn revoke(req: &mut Request, env: &Env, admin_token: Option<&str>, guard_timeout_ms: u64) -> Result<String, Outcome> {
     authenticate(req, admin_token)?;
     let body: RevokeBody = req.json().await.map_err(|_| Outcome::AdminBadRequest)?;
     let key_id = KeyId::parse(&body.key_id).ok_or(Outcome::AdminBadRequest)?;
-    guard::revoke(env, key_id.as_str()).await.map_err(|_| Outcome::LimiterUnavailable)?;
+    guard::revoke(env, key_id.as_str(), guard_timeout_ms).await.map_err(|_| Outcome::LimiterUnavailable)?;
     Ok(key_id.as_str().to_owned())
 }
 
 /// Handles a usage call: `{"usage": {"<key id>": {...} | null}}`, where
 /// `null` means that key's guard could not be asked.
-pub async fn usage(req: &mut Request, env: &Env, admin_token: Option<&str>) -> Result<serde_json::Value, Outcome> {
+pub async fn usage(req: &mut Request, env: &Env, admin_token: Option<&str>, guard_timeout_ms: u64) -> Result<serde_json::Value, Outcome> {
     authenticate(req, admin_token)?;
     let body: UsageBody = req.json().await.map_err(|_| Outcome::AdminBadRequest)?;
     if body.key_ids.is_empty() || body.key_ids.len() > USAGE_BATCH {
@@ -67,7 +67,7 @@ pub async fn usage(req: &mut Request, env: &Env, admin_token: Option<&str>) -> R
     // One guard after another: an operator's report, not a request path.
     let mut usage = serde_json::Map::new();
     for id in &ids {
-        let value = guard::status(env, id.as_str()).await.map_or(serde_json::Value::Null, |s| {
+        let value = guard::status(env, id.as_str(), guard_timeout_ms).await.map_or(serde_json::Value::Null, |s| {
             let mut usage = s.usage;
             usage["revoked_at_edge"] = s.revoked.into();
             usage

@@ -101,7 +101,7 @@ async fn examine(req: &Request, env: &Env, config: &Config, ctx: &Context<'_>) -
     // A revocation through the admin route is known to the key's guard
     // before KV. The guard also tells the key's recent use; an unreachable
     // guard only leaves that out.
-    let status = guard::status(env, record.key_id.as_str()).await.ok();
+    let status = guard::status(env, record.key_id.as_str(), config.binding_timeout_ms).await.ok();
     if status.as_ref().is_some_and(|s| s.revoked) {
         return Err(Failure::Denied("revoked", Outcome::InvalidKey(KeyRejection::Revoked)));
     }

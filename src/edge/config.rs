@@ -20,6 +20,9 @@ pub struct Config {
     pub base_path: String,
     /// How long to wait for the origin's response headers (`ORIGIN_TIMEOUT_MS`).
     pub origin_timeout_ms: u64,
+    /// How long to wait for a binding: a key's record in KV, or a key's
+    /// guard (`BINDING_TIMEOUT_MS`).
+    pub binding_timeout_ms: u64,
     /// Largest request body accepted (`MAX_BODY_BYTES`).
     pub max_body_bytes: usize,
     /// The origin's resource types, lowercase (`RESOURCE_TYPES`, default
@@ -104,6 +107,7 @@ impl Config {
             origin_authorization: setting(env, "ORIGIN_AUTHORIZATION"),
             base_path,
             origin_timeout_ms: number(env, "ORIGIN_TIMEOUT_MS", 30_000)?,
+            binding_timeout_ms: number(env, "BINDING_TIMEOUT_MS", 5_000)?,
             max_body_bytes: number(env, "MAX_BODY_BYTES", 1_048_576)?,
             resource_types: setting(env, "RESOURCE_TYPES")
                 .unwrap_or_else(|| "users,groups".into())

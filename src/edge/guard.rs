@@ -4,6 +4,7 @@
 //! `core::guard::decide` and `core::usage`; this file only keeps the state
 //! and speaks HTTP to the edge.
 
+use super::deadline;
 use crate::core::guard::{decide, Answer, Ask, Reply};
 use crate::core::usage::{OriginReport, Usage};
 use crate::core::UnixMillis;
@@ -137,7 +138,15 @@ impl KeyGuard {
     }
 }
 
-async fn call<T: serde::de::DeserializeOwned>(env: &Env, key_id: &str, path: &str, body: Option<String>) -> Result<T> {
+/// One call to the key's guard, failing after `timeout_ms`: a guard that does
+/// not answer counts as one that cannot be asked.
+async fn call<T: serde::de::DeserializeOwned>(env: &Env, key_id: &str, path: &str, body: Option<String>, timeout_ms: u64) -> Result<T> {
+    deadline::within(timeout_ms, call_unbounded(env, key_id, path, body))
+        .await
+        .unwrap_or_else(|deadline::TimedOut| Err(worker::Error::RustError(format!("guard did not answer within {timeout_ms} ms"))))
+}
+
+async fn call_unbounded<T: serde::de::DeserializeOwned>(env: &Env, key_id: &str, path: &str, body: Option<String>) -> Result<T> {
     let stub = env.durable_object(BINDING)?.id_from_name(key_id)?.get_stub()?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_body(body.map(Into::into));
@@ -150,10 +159,10 @@ async fn call<T: serde::de::DeserializeOwned>(env: &Env, key_id: &str, path: &st
 
 /// Asks the key's guard about one request; hands it what the origin made
 /// of this key's earlier forwards from this isolate.
-pub async fn check(env: &Env, key_id: &str, mut ask: Ask) -> Result<Reply> {
+pub async fn check(env: &Env, key_id: &str, mut ask: Ask, timeout_ms: u64) -> Result<Reply> {
     ask.origin = take_origin_report(key_id);
     let kept = ask.origin.clone();
-    let reply = call(env, key_id, "/check", Some(serde_json::to_string(&ask)?)).await;
+    let reply = call(env, key_id, "/check", Some(serde_json::to_string(&ask)?), timeout_ms).await;
     if reply.is_err() {
         // Not delivered: keep it for the next call.
         if let Some(report) = kept {
@@ -172,14 +181,14 @@ pub struct Status {
 }
 
 /// Revocation and usage, without metering.
-pub async fn status(env: &Env, key_id: &str) -> Result<Status> {
-    let v: serde_json::Value = call(env, key_id, "/status", None).await?;
+pub async fn status(env: &Env, key_id: &str, timeout_ms: u64) -> Result<Status> {
+    let v: serde_json::Value = call(env, key_id, "/status", None, timeout_ms).await?;
     Ok(Status { revoked: v["revoked"] == true, usage: v["usage"].clone() })
 }
 
 /// Makes the key's guard refuse the key from now on.
-pub async fn revoke(env: &Env, key_id: &str) -> Result<()> {
-    call::<Reply>(env, key_id, "/revoke", None).await.map(|_| ())
+pub async fn revoke(env: &Env, key_id: &str, timeout_ms: u64) -> Result<()> {
+    call::<Reply>(env, key_id, "/revoke", None, timeout_ms).await.map(|_| ())
 }
 
 thread_local! {

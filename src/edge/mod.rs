@@ -4,6 +4,7 @@
 mod admin;
 mod check;
 mod config;
+mod deadline;
 mod guard;
 mod log;
 mod origin;

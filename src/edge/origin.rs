@@ -1,10 +1,11 @@
-//! Calling the origin: one attempt, bounded in time, never retried (a SCIM
-//! POST is not idempotent: a retry could create a user twice).
+//! Calling the origin: one attempt, bounded in time (until the response
+//! headers, and an unframed body's prefix), never retried (a SCIM POST is not
+//! idempotent: a retry could create a user twice).
 
-use crate::core::Outcome;
-use futures_util::future::{select, Either};
-use std::time::Duration;
-use worker::{js_sys::Uint8Array, AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response};
+use super::deadline;
+use crate::core::{relay, Outcome};
+use futures_util::stream::{self, StreamExt};
+use worker::{js_sys::Uint8Array, AbortController, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response, ResponseBody, ResponseBuilder};
 
 /// What to send; built by the pipeline from the core's forwarding plan.
 pub struct OriginRequest {
@@ -34,15 +35,36 @@ pub async fn send(req: OriginRequest) -> Result<Response, Outcome> {
     let controller = AbortController::default();
     let signal = controller.signal();
     let fetch = Fetch::Request(request);
-    let response = fetch.send_with_signal(&signal);
-    let deadline = Delay::from(Duration::from_millis(req.timeout_ms));
-    futures_util::pin_mut!(response, deadline);
-    match select(response, deadline).await {
-        Either::Left((Ok(resp), _)) => Ok(resp),
-        Either::Left((Err(_), _)) => Err(Outcome::OriginUnreachable),
-        Either::Right(_) => {
+    let answer = async {
+        let response = fetch.send_with_signal(&signal).await.map_err(|_| Outcome::OriginUnreachable)?;
+        settle(response).await
+    };
+    match deadline::within(req.timeout_ms, answer).await {
+        Ok(answer) => answer,
+        Err(deadline::TimedOut) => {
             controller.abort();
             Err(Outcome::OriginTimeout)
         }
     }
+}
+
+/// The origin's response, with a body of undeclared length read up to
+/// `relay::UNFRAMED_PREFIX_BYTES` first, so that the origin failing within
+/// it is a 502 rather than a truncated answer (see `core::relay`).
+async fn settle(mut response: Response) -> Result<Response, Outcome> {
+    let length = response.headers().get("content-length").ok().flatten();
+    if !relay::read_before_answering(length.as_deref()) || !matches!(response.body(), ResponseBody::Stream(_)) {
+        return Ok(response);
+    }
+    let mut body = response.stream().map_err(|_| Outcome::OriginUnreachable)?;
+    let mut prefix = Vec::new();
+    let rebuilt = || ResponseBuilder::new().with_status(response.status_code()).with_headers(response.headers().clone());
+    while prefix.len() <= relay::UNFRAMED_PREFIX_BYTES {
+        match body.next().await {
+            Some(Ok(chunk)) => prefix.extend_from_slice(&chunk),
+            Some(Err(_)) => return Err(Outcome::OriginUnreachable),
+            None => return Ok(rebuilt().fixed(prefix)),
+        }
+    }
+    rebuilt().from_stream(stream::once(async { Ok(prefix) }).chain(body)).map_err(|_| Outcome::OriginUnreachable)
 }

@@ -108,7 +108,7 @@ async fn run(
         let mut ask = Ask::from(quota);
         ask.denied = authorized.as_ref().err().map(Class::of_denial);
         ask.source = facts.client_ip.as_deref().and_then(|ip| source(req, ip));
-        let reply = guard::check(env, record.key_id.as_str(), ask.clone()).await;
+        let reply = guard::check(env, record.key_id.as_str(), ask.clone(), config.binding_timeout_ms).await;
         if let (Ok(Reply { new_source: true, .. }), Some(source)) = (&reply, &ask.source) {
             log::new_source(&NewSourceLine::new(request_id, facts, source, now));
         }
@@ -208,7 +208,7 @@ fn source(req: &Request, client_ip: &str) -> Option<Source> {
 
 async fn admin_revoke(req: &mut Request, env: &Env, config: &Config, facts: &mut RequestFacts) -> Result<(Outcome, Response), Outcome> {
     facts.resource = Some("admin".into());
-    let key_id = admin_failure(env, config, facts, admin::revoke(req, env, config.admin_token.as_deref()).await).await?;
+    let key_id = admin_failure(env, config, facts, admin::revoke(req, env, config.admin_token.as_deref(), config.binding_timeout_ms).await).await?;
     let response = Response::ok(serde_json::json!({ "revoked": key_id }).to_string()).map_err(|_| Outcome::Misconfigured)?;
     facts.key_id = Some(key_id);
     Ok((Outcome::AdminRevoked, response))
@@ -216,7 +216,7 @@ async fn admin_revoke(req: &mut Request, env: &Env, config: &Config, facts: &mut
 
 async fn admin_usage(req: &mut Request, env: &Env, config: &Config, facts: &mut RequestFacts) -> Result<(Outcome, Response), Outcome> {
     facts.resource = Some("admin".into());
-    let usage = admin_failure(env, config, facts, admin::usage(req, env, config.admin_token.as_deref()).await).await?;
+    let usage = admin_failure(env, config, facts, admin::usage(req, env, config.admin_token.as_deref(), config.binding_timeout_ms).await).await?;
     let response = Response::from_json(&usage).map_err(|_| Outcome::Misconfigured)?;
     Ok((Outcome::AdminUsage, response))
 }

@@ -103,15 +103,22 @@ export async function startRecordingOrigin(respond) {
 /**
  * The built Worker in workerd. `kv: false` removes the KEYS binding. Its log
  * lines are scanned for secrets and query strings when it stops.
+ * `standIns` replaces bindings with Workers that play them (to make a
+ * dependency fail): `{ workers: [miniflare worker options with a name],
+ * bindings: { wrappedBindings, durableObjects } }` for the edge.
+ * `inspector: true` opens workerd's DevTools inspector on a loopback port
+ * (`edge.mf.getInspectorURL()`), e.g. to measure the isolate's memory.
+ * `buildDir` starts another build (bench/ab.mjs).
  */
-export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, guard = true, kvPersist, vars = {}, authFailureLimit = 100, assets = false, captureLogs = true, buildDir = path.join(ROOT, "build") }) {
+export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, guard = true, kvPersist, vars = {}, authFailureLimit = 100, assets = false, captureLogs = true, standIns, inspector = false, buildDir = path.join(ROOT, "build") }) {
   if (!captureLogs && underTest) throw new Error("captureLogs: false is for load runs: a test's edge keeps its logs for the leak scan");
   const logs = [];
   const bindings = { PEPPER: pepper, ORIGIN_URL: originUrl, SCIM_BASE_PATH: "/scim/v2", ORIGIN_SIGNING_SECRET: SIGNING_SECRET, ...vars };
   for (const [k, v] of Object.entries(bindings)) if (v === undefined) delete bindings[k];
   if (originAuthorization) bindings.ORIGIN_AUTHORIZATION = originAuthorization;
   registerSecrets(bindings);
-  const mf = new Miniflare({
+  const edgeWorker = {
+    name: "edge",
     scriptPath: path.join(buildDir, "worker/shim.mjs"),
     modulesRoot: buildDir,
     modules: true,
@@ -122,17 +129,22 @@ export async function startEdge({ originUrl, originAuthorization, pepper, kv = t
     compatibilityDate: "2026-04-01",
     // The id matches wrangler.toml, so a store written by `wrangler kv … --local --persist-to` is shared.
     kvNamespaces: kv ? { KEYS: "REPLACE_WITH_KV_NAMESPACE_ID" } : {},
-    kvPersist,
     durableObjects: guard ? { KEY_GUARD: "KeyGuard" } : {},
     // The connection doctor's static page, as `[assets]` serves it.
     ...(assets ? { assets: { directory: path.join(ROOT, "www"), routerConfig: { has_user_worker: true } } } : {}),
     ratelimits: { AUTH_FAILURES: { simple: { limit: authFailureLimit, period: 60 } } },
     bindings,
+    ...standIns?.bindings,
+  };
+  const mf = new Miniflare({
     host: "127.0.0.1",
     port: 0,
     cf: false,
+    kvPersist,
+    ...(inspector ? { inspectorPort: 0 } : {}),
     // Load runs leave the logs to workerd, as the JavaScript peers do.
     ...(captureLogs ? { handleStructuredLogs: (entry) => void logs.push(entry) } : {}),
+    workers: [edgeWorker, ...(standIns?.workers ?? [])],
   });
   const url = (await mf.ready).toString().replace(/\/$/, "");
   const jsonLines = () =>
