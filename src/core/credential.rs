@@ -24,12 +24,19 @@ pub enum CredentialError {
 /// assert!(from_authorization(Some("Bearer not-a-key")).is_err());
 /// ```
 pub fn from_authorization(header: Option<&str>) -> Result<ProvisioningKey, CredentialError> {
-    let value = header.map(str::trim).filter(|v| !v.is_empty()).ok_or(CredentialError::Missing)?;
+    let value = header.map(trim_ows).filter(|v| !v.is_empty()).ok_or(CredentialError::Missing)?;
     let presented = match value.split_once(' ') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => rest.trim(),
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => trim_ows(rest),
         _ => value,
     };
     ProvisioningKey::parse(presented).map_err(CredentialError::Format)
+}
+
+/// Only HTTP's own whitespace (SP, HTAB: RFC 9110 §5.6.3) is padding;
+/// `str::trim` would also drop Unicode spaces such as U+00A0 and U+3000,
+/// and accept a header no HTTP peer should have sent.
+fn trim_ows(text: &str) -> &str {
+    text.trim_matches([' ', '\t'])
 }
 
 #[cfg(test)]
@@ -57,6 +64,18 @@ mod tests {
     }
 
     #[test]
+    fn only_http_whitespace_is_trimmed() {
+        let k = key();
+        assert_eq!(from_authorization(Some(&format!("\t Bearer \t{k}\t "))).map(|p| p.expose().to_owned()).ok(), Some(k.clone()));
+        for space in ['\u{a0}', '\u{85}', '\u{2003}', '\u{3000}'] {
+            for header in [format!("{space}Bearer {k}"), format!("Bearer {k}{space}"), format!("{space}{k}")] {
+                assert_eq!(from_authorization(Some(&header)).err(), Some(CredentialError::Format(KeyFormatError::Malformed)), "{header:?}");
+            }
+        }
+        assert_eq!(from_authorization(Some("\u{3000}")).err(), Some(CredentialError::Format(KeyFormatError::Malformed)));
+    }
+
+    #[test]
     fn other_shapes_are_malformed() {
         let k = key();
         for header in [
@@ -65,6 +84,7 @@ mod tests {
             format!("Bearer {k}, Bearer {k}"),
             format!("{k} {k}"),
             "Bearer".to_owned(),
+            format!("Bearer\t{k}"),
             "Bearer ".to_owned() + "x",
         ] {
             assert_eq!(
