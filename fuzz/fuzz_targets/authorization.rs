@@ -4,7 +4,8 @@
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use provgate::core::credential::{from_authorization, CredentialError};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, NON_ALPHANUMERIC};
+use provgate::core::credential::{credential_in_query, from_authorization, CredentialError};
 use provgate::core::key::{KeyFormatError, ProvisioningKey, KEY_LEN, KEY_PREFIX};
 use provgate_fuzz::byte_source;
 
@@ -14,6 +15,8 @@ enum Input {
     Raw(String),
     /// A real key in a header of a chosen shape.
     Built { seed: Vec<u8>, shape: Shape, change: Option<(u8, u8)> },
+    /// A query string, with a real key spliced in at some point (or not).
+    Query { query: String, key_at: Option<u16>, encode: bool, seed: Vec<u8> },
 }
 
 #[derive(Arbitrary, Debug)]
@@ -35,7 +38,25 @@ enum Shape {
 fuzz_target!(|input: Input| match input {
     Input::Raw(header) => raw(&header),
     Input::Built { seed, shape, change } => built(&seed, shape, change),
+    Input::Query { query, key_at, encode, seed } => in_query(query, key_at, encode, &seed),
 });
+
+fn in_query(mut query: String, key_at: Option<u16>, encode: bool, seed: &[u8]) {
+    if let Some(at) = key_at {
+        let key = ProvisioningKey::generate(byte_source(seed)).expose().to_owned();
+        let key = if encode { utf8_percent_encode(&key, NON_ALPHANUMERIC).to_string() } else { key };
+        let mut at = usize::from(at) % (query.len() + 1);
+        while !query.is_char_boundary(at) {
+            at -= 1;
+        }
+        query.insert_str(at, &key);
+        assert!(credential_in_query(&query), "a key in {query:?} was not found");
+    }
+    let decoded: Vec<u8> = percent_decode_str(&query).collect();
+    let has_prefix = decoded.windows(4).any(|w| w == b"pvk_");
+    let has_token = query.split('&').any(|p| percent_decode_str(p.split('=').next().unwrap_or_default()).collect::<Vec<u8>>().eq_ignore_ascii_case(b"access_token"));
+    assert_eq!(credential_in_query(&query), has_prefix || has_token, "{query:?}");
+}
 
 fn raw(header: &str) {
     match from_authorization(Some(header)) {

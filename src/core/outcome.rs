@@ -74,6 +74,9 @@ pub enum Outcome {
     BodyUnreadable,
     /// No credential was sent.
     MissingCredentials,
+    /// A key (or an `access_token` parameter) was sent in the query
+    /// string, where URLs are logged: refused before anything else.
+    KeyInQuery,
     /// A credential was sent and refused.
     InvalidKey(KeyRejection),
     /// The key's stored record cannot be decoded; denied (fail closed).
@@ -163,7 +166,7 @@ impl Outcome {
             Outcome::AdminBadRequest => 400,
             Outcome::RateLimited { .. } => 429,
             Outcome::LimiterUnavailable => 503,
-            Outcome::PathNotCanonical(_) | Outcome::BodyUnreadable | Outcome::BulkInvalid(_) => 400,
+            Outcome::PathNotCanonical(_) | Outcome::BodyUnreadable | Outcome::BulkInvalid(_) | Outcome::KeyInQuery => 400,
             Outcome::MissingCredentials | Outcome::InvalidKey(_) => 401,
             Outcome::InsufficientScope { .. } | Outcome::IpDenied | Outcome::TenantMissing => 403,
             Outcome::AuthThrottled { .. } => 429,
@@ -195,6 +198,7 @@ impl Outcome {
             Outcome::BodyTooLarge => "body_too_large",
             Outcome::BodyUnreadable => "body_unreadable",
             Outcome::MissingCredentials => "missing_credentials",
+            Outcome::KeyInQuery => "key_in_query",
             Outcome::InvalidKey(KeyRejection::Malformed) => "key_malformed",
             Outcome::InvalidKey(KeyRejection::BadChecksum) => "key_bad_checksum",
             Outcome::InvalidKey(KeyRejection::Unknown) => "key_unknown",
@@ -257,6 +261,7 @@ impl Outcome {
             Outcome::BodyTooLarge => "The request body is larger than this service accepts.",
             Outcome::BodyUnreadable => "The request body could not be read completely. Retry the request.",
             Outcome::MissingCredentials => "No provisioning key was sent. Send it in the Authorization header, as 'Bearer <key>' or as the bare key.",
+            Outcome::KeyInQuery => "A provisioning key or access_token was sent in the URL, where proxies and logs record it. Send the key only in the Authorization header, and ask the service provider to rotate this key.",
             Outcome::InvalidKey(KeyRejection::Malformed) => "The Authorization header does not hold a provisioning key. Send 'Bearer pvk_…' or the bare 'pvk_…' key, exactly once, with nothing else.",
             Outcome::InvalidKey(KeyRejection::BadChecksum) => "The provisioning key has a typo or was cut short (its checksum does not match). Copy the whole key again.",
             Outcome::InvalidKey(_) => INVALID_KEY_DETAIL,
@@ -284,7 +289,8 @@ impl Outcome {
             Outcome::BodyTooLarge => "raise MAX_BODY_BYTES or have the IdP send smaller requests",
             Outcome::BodyUnreadable => "the client closed the connection while sending the body",
             Outcome::MissingCredentials => "the IdP sent no Authorization header",
-            Outcome::InvalidKey(KeyRejection::Malformed) => "the header is not a key: 'Bearer' pasted twice, or the wrong secret",
+            Outcome::KeyInQuery => "a key travelled in a URL: rotate it, and keep it out of the IdP's base URL",
+            Outcome::InvalidKey(KeyRejection::Malformed) => "the header is not a key: 'Bearer' pasted twice, two Authorization headers, or the wrong secret",
             Outcome::InvalidKey(KeyRejection::BadChecksum) => "the key was mistyped or truncated",
             Outcome::InvalidKey(KeyRejection::Unknown) => "no record for this key: wrong environment, other PEPPER, or never minted",
             Outcome::InvalidKey(KeyRejection::Revoked) => "the key was revoked: mint a new one",
@@ -361,6 +367,7 @@ mod tests {
             Outcome::BodyTooLarge,
             Outcome::BodyUnreadable,
             Outcome::MissingCredentials,
+            Outcome::KeyInQuery,
             Outcome::RecordMalformed,
             Outcome::InsufficientScope { missing: "users:write".into(), bulk_id: None },
             Outcome::IpDenied,
