@@ -3,7 +3,7 @@
 //! fate is known.
 #![no_main]
 
-use arbitrary::Arbitrary;
+use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use provgate::core::bulk::{operations, BulkError, BulkOperation};
 use provgate::core::decide::{authorize_bulk, Context};
@@ -11,19 +11,17 @@ use provgate::core::outcome::Outcome;
 use provgate::core::record::{KeyRecord, Status};
 use provgate::core::scim::{classify, Action, Resource};
 use provgate::core::{KeyId, UnixMillis};
-use provgate_fuzz::{assert_canonical, oracle_permits, scopes_from};
+use provgate_fuzz::{assert_canonical, oracle_permits, scope_picks_then_text};
 use serde_json::{Map, Value};
 
+/// Inputs are `[mode][n][n scope picks][rest]`: an even mode takes the
+/// rest as the body (so seeds are real bulk requests), an odd one builds a
+/// body from `Built`.
 #[derive(Arbitrary, Debug)]
-struct Input {
-    body: Body,
-    scopes: Vec<u8>,
-}
-
-#[derive(Arbitrary, Debug)]
-enum Body {
-    Raw(Vec<u8>),
-    Built { ops: Vec<Op>, operations_case: u8, repeat_operations: bool },
+struct Built {
+    ops: Vec<Op>,
+    operations_case: u8,
+    repeat_operations: bool,
 }
 
 #[derive(Arbitrary, Debug)]
@@ -43,15 +41,16 @@ const PATHS: [&str; 13] = [
     "/Users/2819c223-7f76-453a-919d-413861904646", "/Users/.search", "/groups/.SEARCH",
 ];
 
-fuzz_target!(|input: Input| {
+fuzz_target!(|data: &[u8]| {
+    let Some((&mode, rest)) = data.split_first() else { return };
     let types = ["users".to_owned(), "groups".to_owned()];
-    let scopes = scopes_from(&input.scopes);
-    let (bytes, expect) = match input.body {
-        Body::Raw(bytes) => (bytes, None),
-        Body::Built { ops, operations_case, repeat_operations } => {
-            let (body, expect) = build(&ops, operations_case, repeat_operations);
-            (body.into_bytes(), Some(expect))
-        }
+    let (scopes, rest) = scope_picks_then_text(rest);
+    let (bytes, expect) = if mode % 2 == 0 {
+        (rest.to_vec(), None)
+    } else {
+        let Ok(built) = Built::arbitrary_take_rest(Unstructured::new(rest)) else { return };
+        let (body, expect) = build(&built.ops, built.operations_case, built.repeat_operations);
+        (body.into_bytes(), Some(expect))
     };
     let result = operations(&bytes);
     if let Some(expect) = expect {

@@ -3,29 +3,28 @@
 //! unchanged, and encoding must be stable.
 #![no_main]
 
-use arbitrary::Arbitrary;
+use arbitrary::{Arbitrary, Unstructured};
 use libfuzzer_sys::fuzz_target;
 use provgate::core::decide::verify;
 use provgate::core::record::{valid_tenant, KeyRecord};
 use serde_json::{json, Value};
 
+/// Inputs are `[mode][rest]`: an even mode takes the rest as the stored
+/// bytes (so seeds are real records), an odd one builds a record.
 #[derive(Arbitrary, Debug)]
-enum Input {
-    Raw(Vec<u8>),
-    Fields {
-        key_id: Pick<String>,
-        label: String,
-        tenant: Option<Pick<String>>,
-        scopes: Vec<Pick<String>>,
-        revoked: bool,
-        created_at: Pick<String>,
-        expires_at: Option<Pick<String>>,
-        allow_ips: Vec<Pick<String>>,
-        rate_per_minute: Option<u32>,
-        burst: Option<u32>,
-        rotated_from: Option<String>,
-        extra: Option<(String, String)>,
-    },
+struct Fields {
+    key_id: Pick<String>,
+    label: String,
+    tenant: Option<Pick<String>>,
+    scopes: Vec<Pick<String>>,
+    revoked: bool,
+    created_at: Pick<String>,
+    expires_at: Option<Pick<String>>,
+    allow_ips: Vec<Pick<String>>,
+    rate_per_minute: Option<u32>,
+    burst: Option<u32>,
+    rotated_from: Option<String>,
+    extra: Option<(String, String)>,
 }
 
 /// A value from a pool of realistic ones, or anything at all.
@@ -57,10 +56,12 @@ const TIMES: [&str; 6] = [
 ];
 const NETWORKS: [&str; 6] = ["203.0.113.0/24", "203.0.113.9/24", "2001:db8::1", "::ffff:10.0.0.1/120", "10.0.0.0/33", " 10.0.0.1 "];
 
-fuzz_target!(|input: Input| {
-    let bytes = match input {
-        Input::Raw(bytes) => bytes,
-        Input::Fields { key_id, label, tenant, scopes, revoked, created_at, expires_at, allow_ips, rate_per_minute, burst, rotated_from, extra } => {
+fuzz_target!(|data: &[u8]| {
+    let Some((&mode, rest)) = data.split_first() else { return };
+    let fields = if mode % 2 == 0 { None } else { Fields::arbitrary_take_rest(Unstructured::new(rest)).ok() };
+    let bytes = match fields {
+        None => rest.to_vec(),
+        Some(Fields { key_id, label, tenant, scopes, revoked, created_at, expires_at, allow_ips, rate_per_minute, burst, rotated_from, extra }) => {
             let mut record = json!({
                 "v": 1,
                 "key_id": key_id.get(&KEY_IDS),

@@ -2,7 +2,6 @@
 //! classifier and the scope check, with the invariants of docs/paths.md.
 #![no_main]
 
-use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use provgate::core::decide::{authorize, Context};
 use provgate::core::forward::{origin_url, RequestTarget};
@@ -11,25 +10,21 @@ use provgate::core::record::{KeyRecord, Status};
 use provgate::core::scim::classify;
 use provgate::core::scope::{missing, Scope};
 use provgate::core::{KeyId, UnixMillis};
-use provgate_fuzz::{assert_canonical, assert_classified, oracle_permits, scopes_from, METHODS};
+use provgate_fuzz::{assert_canonical, assert_classified, oracle_permits, scope_picks_then_text, METHODS};
 
 const BASE: &str = "/scim/v2";
 const ORIGIN: &str = "http://127.0.0.1:8000/v2";
 
-#[derive(Arbitrary, Debug)]
-struct Input {
-    method: u8,
-    /// Whatever follows `https://edge.example`, e.g. `/scim/v2/Users?filter=…`.
-    target: String,
-    /// Picks from a pool of scopes (see `scopes_from`).
-    scopes: Vec<u8>,
-    /// Whether root `/.search` reads a custom type too.
-    devices_type: bool,
-}
-
-fuzz_target!(|input: Input| {
-    let method = METHODS[usize::from(input.method) % METHODS.len()];
-    let url = format!("https://edge.example{}", input.target);
+// Inputs are `[method][n][n scope picks][target]`, the target being what
+// follows `https://edge.example` (e.g. `/scim/v2/Users?filter=…`), so
+// that seeds are real request lines. The method byte's top bit adds a
+// custom resource type that root `/.search` must read too.
+fuzz_target!(|data: &[u8]| {
+    let Some((&method, rest)) = data.split_first() else { return };
+    let devices_type = method & 0x80 != 0;
+    let method = METHODS[usize::from(method & 0x7f) % METHODS.len()];
+    let (scopes, target) = scope_picks_then_text(rest);
+    let url = format!("https://edge.example{}", String::from_utf8_lossy(target));
     let Some(target) = RequestTarget::parse(&url) else { panic!("{url:?} has a scheme but did not parse") };
     assert_eq!(target.scheme, "https");
     assert!(!target.authority.contains(['/', '?', '#']), "{target:?}");
@@ -56,10 +51,9 @@ fuzz_target!(|input: Input| {
     assert_canonical(forwarded_path.split('?').next().unwrap_or_default());
 
     let mut types = vec!["users".to_owned(), "groups".to_owned()];
-    if input.devices_type {
+    if devices_type {
         types.push("devices".to_owned());
     }
-    let scopes = scopes_from(&input.scopes);
     let record = KeyRecord {
         key_id: KeyId::parse("key_fuzz").expect("valid id"),
         label: String::new(),

@@ -86,6 +86,16 @@ pub fn scopes_from(picks: &[u8]) -> Vec<Scope> {
     picks.iter().take(6).map(|&b| POOL[usize::from(b) % POOL.len()].parse().expect("pool scopes parse")).collect()
 }
 
+/// Splits `[n][n scope picks][rest]` (n at most 6), the layout of the
+/// targets' plain-text inputs, so that seed files stay readable: a count
+/// byte, the picks, then the real header, URL or body.
+pub fn scope_picks_then_text(data: &[u8]) -> (Vec<Scope>, &[u8]) {
+    let Some((&n, rest)) = data.split_first() else { return (Vec::new(), data) };
+    let n = usize::from(n % 7).min(rest.len());
+    let (picks, text) = rest.split_at(n);
+    (scopes_from(picks), text)
+}
+
 /// A deterministic "random" source from fuzzer bytes. Its bytes stay below
 /// 248, so the key generator's rejection sampling never starves (all 62
 /// characters stay reachable).
