@@ -70,6 +70,8 @@ pub enum Outcome {
     MethodNotAllowed,
     /// The request body is larger than the configured limit.
     BodyTooLarge,
+    /// The request URL is longer than [`MAX_URL_BYTES`](super::forward::MAX_URL_BYTES).
+    UrlTooLong,
     /// The request body could not be read (the client went away mid-body).
     BodyUnreadable,
     /// No credential was sent.
@@ -173,6 +175,7 @@ impl Outcome {
             Outcome::NotFound => 404,
             Outcome::MethodNotAllowed => 405,
             Outcome::BodyTooLarge => 413,
+            Outcome::UrlTooLong => 414,
             Outcome::RecordMalformed | Outcome::Misconfigured => 500,
             Outcome::OriginUnreachable | Outcome::OriginRejectedEdge { .. } => 502,
             Outcome::KeyStoreUnavailable => 503,
@@ -196,6 +199,7 @@ impl Outcome {
             Outcome::PathNotCanonical(_) => "path_not_canonical",
             Outcome::MethodNotAllowed => "method_not_allowed",
             Outcome::BodyTooLarge => "body_too_large",
+            Outcome::UrlTooLong => "url_too_long",
             Outcome::BodyUnreadable => "body_unreadable",
             Outcome::MissingCredentials => "missing_credentials",
             Outcome::KeyInQuery => "key_in_query",
@@ -259,6 +263,7 @@ impl Outcome {
             Outcome::PathNotCanonical(why) => why,
             Outcome::MethodNotAllowed => "This SCIM endpoint does not accept this HTTP method (method overrides are not accepted).",
             Outcome::BodyTooLarge => "The request body is larger than this service accepts.",
+            Outcome::UrlTooLong => "The request URL is longer than this service accepts (16 KiB).",
             Outcome::BodyUnreadable => "The request body could not be read completely. Retry the request.",
             Outcome::MissingCredentials => "No provisioning key was sent. Send it in the Authorization header, as 'Bearer <key>' or as the bare key.",
             Outcome::KeyInQuery => "A provisioning key or access_token was sent in the URL, where proxies and logs record it. Send the key only in the Authorization header, and ask the service provider to rotate this key.",
@@ -287,6 +292,7 @@ impl Outcome {
             Outcome::NotFound | Outcome::PathNotCanonical(_) => "check the IdP's base URL",
             Outcome::MethodNotAllowed => "the client used a method SCIM does not define here",
             Outcome::BodyTooLarge => "raise MAX_BODY_BYTES or have the IdP send smaller requests",
+            Outcome::UrlTooLong => "a client sent a URL longer than Cloudflare itself accepts: not an IdP",
             Outcome::BodyUnreadable => "the client closed the connection while sending the body",
             Outcome::MissingCredentials => "the IdP sent no Authorization header",
             Outcome::KeyInQuery => "a key travelled in a URL: rotate it, and keep it out of the IdP's base URL",
@@ -365,6 +371,7 @@ mod tests {
             Outcome::PathNotCanonical("x"),
             Outcome::MethodNotAllowed,
             Outcome::BodyTooLarge,
+            Outcome::UrlTooLong,
             Outcome::BodyUnreadable,
             Outcome::MissingCredentials,
             Outcome::KeyInQuery,

@@ -64,6 +64,9 @@ async fn run(
     if target.query.is_some_and(credential_in_query) {
         return Err(Outcome::KeyInQuery);
     }
+    if url.len() > forward::MAX_URL_BYTES {
+        return Err(Outcome::UrlTooLong);
+    }
     let ctx = Context {
         now,
         client_ip: facts.client_ip.as_deref().and_then(|ip| ip.parse().ok()),
