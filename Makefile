@@ -9,14 +9,14 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 WASM_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 E2E_TESTS := $(wildcard tests/e2e/*.test.mjs)
 
-.PHONY: dev test install build cli test-core test-deploy test-e2e bench load clean
+.PHONY: dev test install build cli test-core test-deploy test-e2e bench load clean fuzz test-fuzz
 
 ## Run provgate locally: a real SCIM origin, a demo key, the edge on :8787.
 dev: install build cli
 	bash scripts/dev.sh
 
 ## Run every test: core (cargo test) and end to end (workerd + real origins).
-test: install build cli test-core test-deploy test-e2e
+test: install build cli test-core test-deploy test-e2e test-fuzz
 
 install:
 	bash scripts/install.sh
@@ -40,6 +40,15 @@ test-deploy:
 
 test-e2e:
 	timeout 900 node --test --test-timeout=300000 $(E2E_TESTS)
+
+## Fuzz every core parser for FUZZ_SECONDS each (cargo fuzz; see scripts/fuzz.sh).
+FUZZ_SECONDS ?= 60
+fuzz: install
+	bash scripts/fuzz.sh $(FUZZ_SECONDS)
+
+## A short fuzz run of each target, as part of make test.
+test-fuzz: install
+	bash scripts/fuzz.sh 15
 
 ## Bounded load runs on loopback; see BENCHMARKS.md.
 bench: install build cli

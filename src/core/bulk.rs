@@ -6,7 +6,7 @@
 //! case) makes the body ambiguous: it is refused rather than guessed at,
 //! since the origin's JSON parser might pick the other copy.
 
-use super::scim::{classify, PathError, ScimRequest};
+use super::scim::{classify, Action, PathError, ScimRequest};
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::{value::RawValue, Value};
@@ -120,7 +120,12 @@ fn operation(index: usize, op: &RawValue) -> Result<BulkOperation, BulkError> {
         PathError::NotFound => bad("its path is not a SCIM resource"),
         PathError::MethodNotAllowed => bad("its method is not allowed on its path"),
     })?;
-    if request.resource.is_discovery() || matches!(request.resource, super::scim::Resource::Bulk | super::scim::Resource::RootSearch) {
+    // `POST /Users/.search` classifies as a read; inside a bulk request an
+    // origin could route it as a create on /Users, so only writes pass.
+    if request.action != Action::Write
+        || request.resource.is_discovery()
+        || matches!(request.resource, super::scim::Resource::Bulk | super::scim::Resource::RootSearch)
+    {
         return Err(bad("bulk operations may only change resources"));
     }
     Ok(BulkOperation { bulk_id, index, request })
@@ -139,7 +144,7 @@ impl fmt::Display for BulkError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::scim::{Action, Resource};
+    use crate::core::scim::Resource;
 
     fn body(ops: &str) -> Vec<u8> {
         format!(r#"{{"schemas":["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],"Operations":[{ops}]}}"#).into_bytes()
@@ -169,6 +174,25 @@ mod tests {
             br#"{"Operations":[{"method":"POST","path":"/Users","Path":"/Groups"}]}"#,
         ] {
             assert!(matches!(operations(ambiguous), Err(BulkError::Malformed(_))), "{}", String::from_utf8_lossy(ambiguous));
+        }
+    }
+
+    /// A search is a read: a users:read key must not slip a POST to
+    /// `/Users/.search` into a bulk request that the origin may run as a create.
+    #[test]
+    fn searches_are_refused_as_bulk_operations() {
+        for (ops, bulk_id) in [
+            (r#"{"method":"POST","path":"/Users/.search","bulkId":"s"}"#, Some("s")),
+            (r#"{"method":"post","path":"/groups/.SEARCH/"}"#, None),
+            (r#"{"method":"POST","path":"/Devices/.search"}"#, None),
+        ] {
+            match operations(&body(ops)) {
+                Err(BulkError::BadOperation { bulk_id: got, why, .. }) => {
+                    assert_eq!(got.as_deref(), bulk_id, "{ops}");
+                    assert_eq!(why, "bulk operations may only change resources");
+                }
+                other => panic!("{ops}: {other:?}"),
+            }
         }
     }
 

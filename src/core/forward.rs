@@ -9,6 +9,11 @@
 use super::outcome::Outcome;
 use super::record::valid_tenant;
 
+/// The longest request URL the edge accepts, in bytes: Cloudflare's own
+/// limit (16 KiB), so that a local workerd, which lets ~128 KiB through,
+/// decides like production, and the origin never sees a longer one.
+pub const MAX_URL_BYTES: usize = 16 * 1024;
+
 /// The parts of an absolute request URL, split by hand so that the path
 /// and query are seen exactly as the client sent them (no re-encoding).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -219,6 +219,21 @@ mod tests {
         assert_eq!(KeyRecord::decode(r.encode().as_bytes()), Ok(r));
     }
 
+    /// An operator may write fractions of a second by hand; rewriting the
+    /// record (revoke, rotate) must not move its instants.
+    #[test]
+    fn fractional_seconds_survive_a_rewrite() {
+        let mut json: serde_json::Value = serde_json::from_str(&sample().encode()).unwrap();
+        json["created_at"] = "2026-11-29T08:00:00.5Z".into();
+        json["not_before"] = "2026-11-29T08:00:00.25Z".into();
+        let first = KeyRecord::decode(json.to_string().as_bytes()).unwrap();
+        assert_eq!(first.created_at, UnixMillis(1_795_939_200_500));
+        assert_eq!(first.not_before, Some(UnixMillis(1_795_939_200_250)));
+        let again = KeyRecord::decode(first.encode().as_bytes()).unwrap();
+        assert_eq!(again, first);
+        assert_eq!(again.encode(), first.encode());
+    }
+
     #[test]
     fn unknown_fields_are_ignored() {
         let mut json: serde_json::Value = serde_json::from_str(&sample().encode()).unwrap();

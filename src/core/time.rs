@@ -24,6 +24,17 @@ impl UnixMillis {
         humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_millis(self.0)).to_string()
     }
 
+    /// RFC 3339 that loses nothing: to the second when the instant is a
+    /// whole second (`…08:00:00Z`), else to the millisecond (`…08:00:00.500Z`).
+    pub fn to_rfc3339_exact(self) -> String {
+        let t = UNIX_EPOCH + Duration::from_millis(self.0);
+        if self.0 % 1000 == 0 {
+            humantime::format_rfc3339_seconds(t).to_string()
+        } else {
+            humantime::format_rfc3339_millis(t).to_string()
+        }
+    }
+
     /// This instant plus a duration, saturating.
     pub fn plus(self, d: Duration) -> Self {
         Self(self.0.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)))
@@ -35,9 +46,11 @@ pub fn parse_duration(text: &str) -> Option<Duration> {
     humantime::parse_duration(text).ok().filter(|d| !d.is_zero())
 }
 
+/// Stored exactly, so that a record read and written back (revoke, rotate)
+/// keeps the instants an operator wrote with fractions of a second.
 impl Serialize for UnixMillis {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_rfc3339())
+        s.serialize_str(&self.to_rfc3339_exact())
     }
 }
 
@@ -69,6 +82,19 @@ mod tests {
         assert_eq!(t, UnixMillis(1_795_939_200_000));
         assert_eq!(t.to_rfc3339(), "2026-11-29T08:00:00Z");
         assert_eq!(UnixMillis::parse_rfc3339("yesterday"), None);
+    }
+
+    #[test]
+    fn stored_instants_keep_their_milliseconds() {
+        for text in ["2026-11-29T08:00:00Z", "2026-11-29T08:00:00.500Z", "2026-11-29T08:00:00.001Z", "9999-12-31T23:59:59.999Z"] {
+            let t = UnixMillis::parse_rfc3339(text).unwrap();
+            assert_eq!(t.to_rfc3339_exact(), text);
+            let json = serde_json::to_string(&t).unwrap();
+            assert_eq!(serde_json::from_str::<UnixMillis>(&json).unwrap(), t, "{json}");
+        }
+        // Below a millisecond is not kept: the clock this compares with has none.
+        let micro = UnixMillis::parse_rfc3339("2026-11-29T08:00:00.123456Z").unwrap();
+        assert_eq!(micro.to_rfc3339_exact(), "2026-11-29T08:00:00.123Z");
     }
 
     #[test]

@@ -9,7 +9,7 @@
 use super::{admin, check, config::Config, guard, log, origin, respond, store, throttle};
 use crate::core::audit::{AuditRecord, RequestFacts};
 use crate::core::bulk;
-use crate::core::credential::{from_authorization, CredentialError};
+use crate::core::credential::{credential_in_query, from_authorization, CredentialError};
 use crate::core::decide::{authorize, authorize_bulk, quota, verify, Context};
 use crate::core::gcra;
 use crate::core::sign;
@@ -63,6 +63,13 @@ async fn run(
     let config = Config::for_isolate(env)?;
     let url = req.inner().url();
     let target = RequestTarget::parse(&url).ok_or(Outcome::NotFound)?;
+    // Before any route: a key in a URL is refused, never forwarded or looked up.
+    if target.query.is_some_and(credential_in_query) {
+        return Err(Outcome::KeyInQuery);
+    }
+    if url.len() > forward::MAX_URL_BYTES {
+        return Err(Outcome::UrlTooLong);
+    }
     let ctx = Context {
         now,
         client_ip: facts.client_ip.as_deref().and_then(|ip| ip.parse().ok()),

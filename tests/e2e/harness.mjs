@@ -4,6 +4,7 @@ import { Miniflare } from "miniflare";
 import { before, after } from "node:test";
 import { spawn, spawnSync } from "node:child_process";
 import { createServer, request as httpRequest } from "node:http";
+import { createConnection } from "node:net";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import path from "node:path";
@@ -268,4 +269,72 @@ export function recordingEdgeFixture(edgeOptions) {
     await fixture.origin?.stop();
   });
   return fixture;
+}
+
+/**
+ * Sends `bytes` (a Buffer: request line, headers and body exactly as given)
+ * on a fresh TCP connection and reads one response. Resolves
+ * `{ status, headers, text, json }`, or `{ closed: true }` if the server
+ * hung up without answering; rejects if nothing complete arrives within
+ * `timeoutMs`. For what node:http refuses to send (raw non-ASCII bytes).
+ */
+export function rawBytes(url, bytes, { timeoutMs = 10_000 } = {}) {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: hostname, port: Number(port) });
+    let received = Buffer.alloc(0);
+    const finish = (result) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(result);
+    };
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`no complete answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.on("data", (c) => {
+      received = Buffer.concat([received, c]);
+      const response = parseResponse(received);
+      if (response) finish(response);
+    });
+    socket.on("error", () => {}); // a reset ends the exchange like a close
+    socket.on("close", () => finish(parseResponse(received, true) ?? { closed: true, bytes: received }));
+    socket.write(bytes);
+  });
+}
+
+/** One HTTP/1.1 response from `all`, or null while it is incomplete. */
+function parseResponse(all, atClose = false) {
+  const split = all.indexOf("\r\n\r\n");
+  if (split < 0) return null;
+  const [statusLine, ...lines] = all.subarray(0, split).toString("latin1").split("\r\n");
+  const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(":")).toLowerCase(), l.slice(l.indexOf(":") + 1).trim()]));
+  let body = all.subarray(split + 4);
+  if (/chunked/i.test(headers["transfer-encoding"] ?? "")) {
+    body = unchunk(body);
+    if (!body) return null;
+  } else if (headers["content-length"] !== undefined) {
+    const length = Number(headers["content-length"]);
+    if (body.length < length) return null;
+    body = body.subarray(0, length);
+  } else if (!atClose) {
+    return null;
+  }
+  const text = body.toString();
+  return { status: Number(statusLine.split(" ")[1]), headers, text, json: () => JSON.parse(text) };
+}
+
+/** The decoded body, or null until the last chunk has arrived. */
+function unchunk(body) {
+  const parts = [];
+  let at = 0;
+  for (;;) {
+    const eol = body.indexOf("\r\n", at);
+    if (eol < 0) return null;
+    const size = parseInt(body.subarray(at, eol).toString(), 16);
+    if (size === 0) return Buffer.concat(parts);
+    if (!(size > 0) || body.length < eol + 2 + size + 2) return null;
+    parts.push(body.subarray(eol + 2, eol + 2 + size));
+    at = eol + 2 + size + 2;
+  }
 }

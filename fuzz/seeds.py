@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Writes the checked-in seed corpora (fuzz/corpus/<target>/).
+
+Seeds are real inputs: the reference key of tests/fixtures, the paths
+Okta and Entra ID send (docs/idp/), bulk bodies from the tests, and records
+as `provgate key mint --emit json` writes them (pass the CLI's path to
+regenerate those; without it the checked-in record seeds are kept).
+Each target reads `[mode or method byte][...][text]` (see its source), so a
+seed is a few header bytes and the text. Run: python3 fuzz/seeds.py [CLI]
+"""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REF = open(os.path.join(HERE, "../tests/fixtures/reference_key.txt")).read()
+KEY = next(line.split()[1] for line in REF.splitlines() if line.startswith("key "))
+
+# Indices into provgate_fuzz::METHODS and the scope pool of scopes_from.
+GET, HEAD, POST, PUT, PATCH, DELETE = range(6)
+ALL, ME, BULK, USERS_R, USERS_W, GROUPS_R, GROUPS_W = range(7)
+
+
+def write(target, seeds):
+    folder = os.path.join(HERE, "corpus", target)
+    os.makedirs(folder, exist_ok=True)
+    for data in seeds:
+        name = hashlib.sha1(data).hexdigest()[:16]
+        with open(os.path.join(folder, name), "wb") as f:
+            f.write(data)
+
+
+def with_scopes(head, scopes, text):
+    return bytes([head, len(scopes), *scopes]) + text.encode()
+
+
+typo = KEY[:10] + ("b" if KEY[10] != "b" else "c") + KEY[11:]
+headers = [
+    f"Bearer {KEY}", KEY, f"bearer {KEY}", f"BEARER   {KEY} ", "Bearer", "Bearer ", "", "   ",
+    "Basic dXNlcjpwYXNzd29yZA==", f"Bearer {KEY}, Bearer {KEY}", f"{KEY}, {KEY}", f"Bearer\t{KEY}",
+    f"Bearer Bearer {KEY}", f"Bearer {typo}", f"Bearer {KEY[:-1]}", f"\u00a0Bearer {KEY}", f"Bearer {KEY}\u3000",
+]
+queries = [
+    f"access_token={KEY}", f"key={KEY}", "filter=userName%20eq%20%22bjensen%40example.com%22",
+    "aadOptscim062020", "startIndex=1&count=100", "x=%70vk_abc", "ACCESS_TOKEN=", "count=2&startIndex=1",
+]
+write("authorization", [b"\x00" + h.encode() for h in headers] + [b"\x01" + q.encode() for q in queries])
+
+user = "2819c223-7f76-453a-919d-413861904646"
+requests = [
+    (GET, [USERS_R], "/scim/v2/Users?startIndex=1&count=2"),
+    (GET, [USERS_R], "/scim/v2/Users?filter=userName%20eq%20%22bjensen%40example.com%22"),
+    (GET, [USERS_R], "/scim/v2/Users?aadOptscim062020&filter=userName+eq+%2200000000-0000-0000-0000-000000000000%22"),
+    (POST, [USERS_R, USERS_W], "/scim/v2/Users"),
+    (PUT, [USERS_W], "/scim/v2/Users/00ujl29u0le5T6Aj10h7"),
+    (PATCH, [USERS_R], f"/scim/v2/Users/{user}"),
+    (DELETE, [GROUPS_W], "/scim/v2/Groups/abf4dd94-a4c0-4f67-89c9-76b03340cb9b"),
+    (GET, [GROUPS_R], "/scim/v2/Groups?filter=displayName%20eq%20%22Engineering%22&excludedAttributes=members"),
+    (GET, [], "/scim/v2/ServiceProviderConfig"),
+    (HEAD, [], "/scim/v2/Schemas/urn:ietf:params:scim:schemas:core:2.0:User"),
+    (GET, [], "/scim/v2/ResourceTypes/User"),
+    (POST, [BULK], "/scim/v2/Bulk"),
+    (POST, [USERS_R], "/scim/v2/.search"),
+    (POST, [USERS_R], "/scim/v2/Users/.search"),
+    (GET, [ME], "/scim/v2/Me"),
+    (GET, [ALL], "/scim/v2/Devices/7"),
+    (GET, [USERS_R], "/scim/v2/users/"),
+    (GET, [USERS_R], "/scim/v2/USERS/a%40b#frag"),
+    (GET, [USERS_R], "/scim/v2/Users/caf%C3%A9"),
+    (GET, [USERS_R], "/scim/v2/Users/%2e%2e/Groups"),
+    (GET, [USERS_R], "/scim/v2/Users/..%2fGroups"),
+    (GET, [USERS_R], "/scim/v2/Users/%252e%252e"),
+    (GET, [USERS_R], "/scim/v2//Users"),
+    (GET, [USERS_R], "/scim/v2/Users;jsessionid=1"),
+    (GET, [USERS_R], "/scim/v2/Users\\..\\Groups"),
+    (GET, [USERS_R], "/scim/v2Users"),
+    (GET, [USERS_R], "?x=1"),
+]
+write("scim_path", [with_scopes(m, s, t) for m, s, t in requests])
+
+BULK_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:BulkRequest"
+user_op = {"method": "POST", "path": "/Users", "bulkId": "u1", "data": {"userName": "a"}}
+group_op = {"method": "POST", "path": "/Groups", "bulkId": "g1", "data": {"displayName": "admins"}}
+bodies = [
+    ([BULK, USERS_W], json.dumps({"schemas": [BULK_SCHEMA], "Operations": [user_op, group_op]})),
+    ([BULK, USERS_W, GROUPS_W], json.dumps({"schemas": [BULK_SCHEMA], "Operations": [user_op, group_op]})),
+    ([BULK, USERS_W], json.dumps({"schemas": [BULK_SCHEMA], "Operations": [user_op], "operations": [group_op]})),
+    ([BULK], f'{{"schemas":["{BULK_SCHEMA}"],"Operations":[{{"method":"POST","path":"/Users","path":"/Groups","bulkId":"x"}}]}}'),
+    ([BULK, USERS_W], json.dumps({"Operations": [{"method": "patch", "path": "/groups/g1", "data": {}},
+                                                 {"method": "DELETE", "path": "/Users/bulkId:u1"}]})),
+    ([BULK], '{"operations":[{"METHOD":"POST","Path":"/Groups","BULKID":"x"}]}'),
+    ([BULK, USERS_R], json.dumps({"Operations": [{"method": "POST", "path": "/Users/.search", "bulkId": "s"}]})),
+    ([BULK], json.dumps({"Operations": [{"method": "GET", "path": "/Groups", "bulkId": "r"}]})),
+    ([BULK], json.dumps({"Operations": [{"method": "POST", "path": "/Users/../Groups", "bulkId": "d"}]})),
+    ([BULK], "not json"),
+    ([BULK], '{"Operations":[1]}'),
+]
+write("bulk_body", [with_scopes(0, s, b) for s, b in bodies])
+
+records_dir = os.path.join(HERE, "corpus", "key_record")
+if len(sys.argv) > 1:
+    mints = [
+        ["--label", "Okta production", "--scopes", "users:read,users:write,groups:read,groups:write"],
+        ["--label", "Entra ID", "--tenant", "acme", "--scopes", "users:read,users:write", "--expires", "90d"],
+        ["--label", "OneLogin", "--scopes", "*", "--allow-ip", "203.0.113.0/24,2001:db8::/32",
+         "--rate-per-minute", "600", "--burst", "20"],
+        ["--label", "me and bulk", "--tenant", "a.b_c-1", "--scopes", "me,bulk,devices:write"],
+    ]
+    seeds = []
+    for args in mints:
+        out = subprocess.run([sys.argv[1], "key", "mint", "--emit", "json", *args], check=True,
+                             capture_output=True, text=True, env={**os.environ, "PEPPER": "seed-pepper"}).stdout
+        seeds += [b"\x00" + e["value"].encode() for e in json.loads(out) if e["key"].startswith("hash:")]
+    record = json.loads(seeds[0][1:])
+    seeds.append(b"\x00" + json.dumps({**record, "status": "revoked", "rotated_from": "key_old"}).encode())
+    seeds.append(b"\x00" + json.dumps({**record, "created_at": "2026-11-29T08:00:00.5Z"}).encode())
+    seeds.append(b"\x00" + json.dumps({**record, "v": 2}).encode())
+    write("key_record", seeds)
