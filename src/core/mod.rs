@@ -18,6 +18,7 @@ pub mod guard;
 pub mod key;
 pub mod lookup;
 pub mod outcome;
+pub mod parsed;
 pub mod record;
 pub mod scim;
 pub mod scope;

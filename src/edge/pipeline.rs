@@ -77,7 +77,7 @@ async fn run(
     // The request's headers, read across the wasm boundary once.
     let incoming: Vec<(String, String)> = req.headers().entries().collect();
     let scim = parse(&incoming, &config, &target, &facts.method)?;
-    facts.resource = Some(scim.resource.scope_name());
+    facts.resource = Some(scim.resource.scope_name().into_owned());
 
     let authorization = req.headers().get("authorization").ok().flatten();
     let (grant, meter, body) = if authorization.is_none() && is_public(&config, &scim, &facts.method) {
