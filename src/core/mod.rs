@@ -20,6 +20,7 @@ pub mod lookup;
 pub mod outcome;
 pub mod parsed;
 pub mod record;
+pub mod record_cache;
 pub mod scim;
 pub mod scope;
 pub mod sign;
