@@ -9,7 +9,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 WASM_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 E2E_TESTS := $(wildcard tests/e2e/*.test.mjs)
 
-.PHONY: dev test install build cli test-core test-deploy test-e2e bench clean
+.PHONY: dev test install build cli test-core test-deploy test-e2e bench profile clean
 
 ## Run provgate locally: a real SCIM origin, a demo key, the edge on :8787.
 dev: install build cli
@@ -48,6 +48,14 @@ bench: install build cli
 	node bench/limiter.mjs 2000 8 3
 	node bench/load.mjs 10 16
 	node bench/startup.mjs 5
+
+## Where the edge's time goes under load (BENCHMARKS.md): a build that keeps the
+## wasm's function names, entered through bench/profile-worker.mjs, then bench/profile.mjs.
+profile: install cli
+	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	CARGO_TARGET_DIR=target/profiling CARGO_PROFILE_RELEASE_STRIP=false worker-build --profiling --out-dir build/profiling
+	cp bench/profile-worker.mjs build/profiling/worker/shim.mjs
+	timeout 600 node bench/profile.mjs 8 16
 
 clean:
 	rm -rf build target .wrangler

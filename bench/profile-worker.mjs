@@ -1,13 +1,13 @@
-// The profiling build of provgate (build/profiling, with the wasm name
-// section) wrapped so that each I/O phase of a request is timed from inside
-// the isolate: the KV read, the key guard's Durable Object round trip and
-// the origin fetch, plus the whole handler. Only bench/profile.mjs loads it;
-// `GET /__phases` returns the totals.
+// The entry module of the profiling build: `make profile` copies it over
+// build/profiling/worker/shim.mjs. It wraps the Worker so that each I/O
+// phase of a request is timed from inside the isolate — the KV read, the
+// key guard's Durable Object round trip, the origin fetch — and the whole
+// handler. Only bench/profile.mjs uses it; `GET /__phases` returns the totals.
 //
 // workerd's clock only moves when I/O completes (a Spectre mitigation), so
 // each timing is the I/O's wall time to the millisecond; means over
 // thousands of requests are what the profile reports.
-import Edge, { KeyGuard } from "../build/profiling/index.js";
+import Edge, { KeyGuard } from "../index.js";
 
 export { KeyGuard };
 

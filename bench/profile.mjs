@@ -1,46 +1,44 @@
 // Where provgate's time goes in workerd under load. Needs the profiling
-// build (the wasm with its name section): `make profile` builds it and runs
-// this. Loopback only; every load run is bounded by wrk's -d.
+// build (build/profiling: the wasm with its name section, entered through
+// bench/profile-worker.mjs): `make profile` builds it and runs this.
+// Loopback only; every load run is bounded by wrk's -d.
 //
 // workerd runs every isolate of a Miniflare instance (the Worker, its
 // Durable Objects, miniflare's entry worker, the KV simulator) on one
 // thread, so on this machine req/s is bounded by that thread's CPU per
 // request. Two passes:
 //
-// 1. Cost: passthrough, JavaScript peer, provgate and provgate without its
-//    guard each get `seconds` of wrk; the workerd thread's CPU time
-//    (/proc) per request, and for provgate the wall time of each I/O
-//    phase timed inside the isolate (bench/profile-worker.mjs).
-// 2. Profile: V8's sampling profiler in every isolate of provgate's
-//    workerd over the Chrome DevTools Protocol during one more run: CPU by
+// 1. Cost: passthrough, JavaScript peer, provgate (the release build/),
+//    provgate without its guard and without its record cache each get
+//    `seconds` of wrk; req/s, latency and the workerd thread's CPU time
+//    (/proc) per request.
+// 2. Phases: the profiling build gets `seconds` of wrk; the wall time of
+//    each I/O phase, timed inside the isolate (bench/profile-worker.mjs).
+// 3. Profile: V8's sampling profiler in every isolate of that workerd
+//    over the Chrome DevTools Protocol during one more run: CPU by
 //    isolate, by kind of code, by function.
 //
-//   node bench/profile.mjs [seconds=8] [connections=16]
+// A third argument adds another build directory (e.g. an earlier commit's
+// `make build` output) to the cost pass, for before/after ratios in one run.
+//
+//   node bench/profile.mjs [seconds=8] [connections=16] [baseline-build-dir]
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { once } from "node:events";
 import path from "node:path";
 import { trivialOrigin } from "./trivial-origin.mjs";
 import { startJsWorker } from "./js-worker.mjs";
 import { wrk } from "./wrk.mjs";
 import { ROOT, startEdge, mintKey, randomSecret } from "../tests/e2e/harness.mjs";
 
-const [seconds = 8, connections = 16] = process.argv.slice(2).map(Number);
+const [seconds = 8, connections = 16] = process.argv.slice(2, 4).map(Number);
+const baselineDir = process.argv[4] && path.resolve(process.argv[4]);
 const OUT = path.join(ROOT, "build/profiling");
 const SAMPLING_US = 250;
 const WebSocket = globalThis.WebSocket ?? (await import("ws")).WebSocket;
 
-if (!existsSync(path.join(OUT, "index.js"))) {
+const entry = path.join(OUT, "worker/shim.mjs");
+if (!existsSync(entry) || !readFileSync(entry, "utf8").includes("__phases")) {
   console.error("no profiling build: run `make profile` (it builds build/profiling first)");
   process.exit(2);
-}
-
-async function freePort() {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address();
-  server.close();
-  return port;
 }
 
 // --- workerd's CPU time ----------------------------------------------------
@@ -103,9 +101,10 @@ async function devtools(url) {
   };
 }
 
-/** Profiles every isolate of the workerd behind `inspectorPort` while `load()` runs. */
-async function profiled(inspectorPort, load) {
-  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json();
+/** Profiles every isolate of `edge`'s workerd (started with `inspector: true`) while `load()` runs. */
+async function profiled(edge, load) {
+  const inspector = await edge.mf.getInspectorURL();
+  const targets = await (await fetch(`http://${inspector.host}/json/list`)).json();
   const sessions = [];
   for (const t of targets) {
     const session = await devtools(t.webSocketDebuggerUrl);
@@ -198,40 +197,41 @@ const pepper = randomSecret();
 const token = randomSecret();
 const origin = await trivialOrigin();
 const quiet = { RATE_PER_MINUTE: "100000000", BURST: "100000000" };
-// Audit lines are dropped alike for every Worker (workerd would print them).
+// Every Worker's audit lines go to this process rather than to the terminal
+// (the edges' are scanned for leaks when they stop; the peers' are dropped).
 const discardLogs = { handleStructuredLogs: () => {} };
-const profiling = { ...discardLogs, scriptPath: path.join(ROOT, "bench/profile-worker.mjs"), modulesRoot: ROOT };
-const common = { originUrl: origin.url, originAuthorization: `Bearer ${token}`, pepper, captureLogs: false };
-const inspectorPort = await freePort();
-const edge = await withPid(() => startEdge({ ...common, vars: quiet, miniflare: { ...profiling, inspectorPort } }));
-const unguarded = await withPid(() => startEdge({ ...common, guard: false, vars: { RATE_LIMIT_FAILURE_MODE: "open" }, miniflare: profiling }));
+const common = { originUrl: origin.url, originAuthorization: `Bearer ${token}`, pepper };
+const edge = await withPid(() => startEdge({ ...common, vars: quiet }));
+const profiling = await startEdge({ ...common, vars: quiet, buildDir: OUT, inspector: true });
+const unguarded = await withPid(() => startEdge({ ...common, guard: false, vars: { RATE_LIMIT_FAILURE_MODE: "open" } }));
+const uncached = await withPid(() => startEdge({ ...common, vars: { ...quiet, RECORD_CACHE_TTL_SECONDS: "0" } }));
 const minted = await mintKey(edge, pepper, { scopes: "*" });
-await unguarded.kv.put(minted.name, JSON.stringify(minted.record));
+const baseline = baselineDir && (await withPid(() => startEdge({ ...common, buildDir: baselineDir, vars: quiet })));
+for (const other of [profiling, unguarded, uncached, baseline].filter(Boolean)) await other.kv.put(minted.name, JSON.stringify(minted.record));
 const kv = [[minted.name, JSON.stringify(minted.record)]];
 const peer = await withPid(() => startJsWorker("js-verifier.js", { originUrl: origin.url, token, pepper, kv, miniflare: discardLogs }));
 const floor = await withPid(() => startJsWorker("passthrough.js", { originUrl: origin.url, token, pepper, kv, miniflare: discardLogs }));
 const target = (w) => `${w.url}/scim/v2/Users?startIndex=1&count=2`;
-const workers = [["passthrough", floor], ["JS peer", peer], ["provgate", edge], ["provgate without guard", unguarded]];
+const workers = [["passthrough", floor], ["JS peer", peer], ["provgate", edge], ["provgate without its guard", unguarded], ["provgate without its record cache", uncached]];
+if (baseline) workers.push([`provgate, ${path.relative(ROOT, baselineDir)}`, baseline]);
 const phasesOf = async (w) => (await fetch(`${w.url}/__phases`)).json();
 
-for (const [, w] of workers) await wrk(target(w), minted.key, { seconds: 2, connections }); // warm-up, discarded
+for (const w of [...workers.map(([, w]) => w), profiling]) await wrk(target(w), minted.key, { seconds: 2, connections }); // warm-up, discarded
 
 const cost = [];
-let phases;
 for (const [name, w] of workers) {
-  const before = w === edge ? await phasesOf(w) : null;
   const cpu0 = threadCpu(w.pid);
   const r = await wrk(target(w), minted.key, { seconds, connections });
-  const cpu = threadCpu(w.pid) - cpu0;
-  if (w === edge) {
-    const after = await phasesOf(w);
-    const handled = after.handler[1] - before.handler[1];
-    phases = Object.keys(after).map((p) => [p, (after[p][0] - before[p][0]) / handled, (after[p][1] - before[p][1]) / handled]);
-  }
-  cost.push({ name, ...r, cpuUs: (cpu * 1e6) / r.requests });
+  cost.push({ name, ...r, cpuUs: ((threadCpu(w.pid) - cpu0) * 1e6) / r.requests });
 }
 
-const run = await profiled(inspectorPort, () => wrk(target(edge), minted.key, { seconds, connections }));
+const before = await phasesOf(profiling);
+const timed = await wrk(target(profiling), minted.key, { seconds, connections });
+const after = await phasesOf(profiling);
+const handled = after.handler[1] - before.handler[1];
+const phases = Object.keys(after).map((p) => [p, (after[p][0] - before[p][0]) / handled, (after[p][1] - before[p][1]) / handled]);
+
+const run = await profiled(profiling, () => wrk(target(profiling), minted.key, { seconds, connections }));
 mkdirSync(OUT, { recursive: true });
 for (const [name, profile] of Object.entries(run.profiles)) {
   writeFileSync(path.join(OUT, `provgate.${name.replace(/[^a-z0-9]+/gi, "_")}.cpuprofile`), JSON.stringify(profile));
@@ -242,17 +242,18 @@ console.log("\nCost: workerd's thread CPU per request (/proc), no profiler\n| wo
 for (const c of cost) {
   console.log(`| ${c.name} | ${c.rps.toFixed(0)} | ${c.p50.toFixed(2)} | ${c.p99.toFixed(2)} | ${c.cpuUs.toFixed(0)} | ${(c.rps / cost[0].rps).toFixed(2)}× |`);
 }
-console.log("\nprovgate's I/O phases, wall time timed inside the isolate (ms resolution, mean)\n| phase | ms per request | calls per request |\n|---|---|---|");
+console.log(`\nprovgate's I/O phases (profiling build, ${timed.rps.toFixed(0)} req/s, p50 ${timed.p50.toFixed(2)} ms): wall time timed inside the isolate (ms resolution, mean)\n| phase | ms per request | calls per request |\n|---|---|---|`);
 for (const [p, ms, calls] of phases) console.log(`| ${p} | ${ms.toFixed(2)} | ${calls.toFixed(2)} |`);
 
 const n = run.result.requests;
 console.log(`\nProfile: V8 sampling every ${SAMPLING_US} µs in every isolate of provgate's workerd; ${run.result.rps.toFixed(0)} req/s under the profiler`);
 const byIsolate = new Map(Object.entries(run.profiles).map(([name, p]) => [name, busy(p)]).filter(([, us]) => us > 0));
 printTable("CPU by isolate", byIsolate, n);
-const { kinds, functions } = tables(run.profiles["core:user:"]);
+const userIsolate = Object.keys(run.profiles).find((name) => name.startsWith("core:user:"));
+const { kinds, functions } = tables(run.profiles[userIsolate]);
 printTable("provgate's isolate (the Worker and its guard): CPU by kind of code", kinds, n, 30);
 printTable("provgate's isolate: top functions by self time", functions, n, 25);
 console.log(`\nraw profiles (Chrome DevTools → Performance → Load profile): ${path.relative(ROOT, OUT)}/*.cpuprofile`);
 
-for (const [, w] of workers) await w.stop();
+for (const w of [...workers.map(([, w]) => w), profiling]) await w.stop();
 await origin.stop();

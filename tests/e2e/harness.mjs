@@ -104,7 +104,7 @@ export async function startRecordingOrigin(respond) {
  * The built Worker in workerd. `kv: false` removes the KEYS binding. Its log
  * lines are scanned for secrets and query strings when it stops.
  */
-export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, guard = true, kvPersist, vars = {}, authFailureLimit = 100, assets = false, captureLogs = true, miniflare = {} }) {
+export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, guard = true, kvPersist, vars = {}, authFailureLimit = 100, assets = false, captureLogs = true, inspector = false, buildDir = path.join(ROOT, "build") }) {
   if (!captureLogs && underTest) throw new Error("captureLogs: false is for load runs: a test's edge keeps its logs for the leak scan");
   const logs = [];
   const bindings = { PEPPER: pepper, ORIGIN_URL: originUrl, SCIM_BASE_PATH: "/scim/v2", ORIGIN_SIGNING_SECRET: SIGNING_SECRET, ...vars };
@@ -112,7 +112,8 @@ export async function startEdge({ originUrl, originAuthorization, pepper, kv = t
   if (originAuthorization) bindings.ORIGIN_AUTHORIZATION = originAuthorization;
   registerSecrets(bindings);
   const mf = new Miniflare({
-    scriptPath: path.join(ROOT, "build/worker/shim.mjs"),
+    scriptPath: path.join(buildDir, "worker/shim.mjs"),
+    modulesRoot: buildDir,
     modules: true,
     modulesRules: [
       { type: "ESModule", include: ["**/*.js"] },
@@ -132,8 +133,7 @@ export async function startEdge({ originUrl, originAuthorization, pepper, kv = t
     cf: false,
     // Load runs leave the logs to workerd, as the JavaScript peers do.
     ...(captureLogs ? { handleStructuredLogs: (entry) => void logs.push(entry) } : {}),
-    // For profiling runs (bench/profile.mjs): another script, an inspector port.
-    ...miniflare,
+    ...(inspector ? { inspectorPort: 0 } : {}),
   });
   const url = (await mf.ready).toString().replace(/\/$/, "");
   const jsonLines = () =>
