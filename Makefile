@@ -45,6 +45,8 @@ test-e2e:
 bench: install build cli
 	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	cargo bench --bench decision -- --warm-up-time 1 --measurement-time 3
+	# The same with the software SHA-256 the wasm runs (its own target directory: other RUSTFLAGS).
+	CARGO_TARGET_DIR=target/bench-soft RUSTFLAGS='--cfg sha2_backend="soft"' cargo bench --bench decision -- --warm-up-time 1 --measurement-time 3
 	node bench/limiter.mjs 2000 8 3
 	node bench/load.mjs 10 16
 	node bench/startup.mjs 5
