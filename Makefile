@@ -9,7 +9,7 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 WASM_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 E2E_TESTS := $(wildcard tests/e2e/*.test.mjs)
 
-.PHONY: dev test install build cli test-core test-deploy test-e2e bench load clean fuzz test-fuzz
+.PHONY: dev test install build cli test-core test-deploy test-e2e bench load profile clean fuzz test-fuzz
 
 ## Run provgate locally: a real SCIM origin, a demo key, the edge on :8787.
 dev: install build cli
@@ -55,6 +55,8 @@ bench: install build cli
 	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	cargo bench --bench decision -- --warm-up-time 1 --measurement-time 3
 	cargo bench --bench usage -- --warm-up-time 1 --measurement-time 3
+	# The same with the software SHA-256 the wasm runs (its own target directory: other RUSTFLAGS).
+	CARGO_TARGET_DIR=target/bench-soft RUSTFLAGS='--cfg sha2_backend="soft"' cargo bench --bench decision -- --warm-up-time 1 --measurement-time 3
 	node bench/limiter.mjs 2000 8 3
 	node bench/load.mjs 10 16
 	node bench/startup.mjs 5
@@ -63,6 +65,14 @@ bench: install build cli
 ## reaches it, nothing allowed is lost or doubled, memory stays flat (60 s).
 load: install build cli
 	timeout 300 node bench/counting-load.mjs 60 16
+
+## Where the edge's time goes under load (BENCHMARKS.md): a build that keeps the
+## wasm's function names, entered through bench/profile-worker.mjs, then bench/profile.mjs.
+profile: install cli
+	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	CARGO_TARGET_DIR=target/profiling CARGO_PROFILE_RELEASE_STRIP=false worker-build --profiling --out-dir build/profiling
+	cp bench/profile-worker.mjs build/profiling/worker/shim.mjs
+	timeout 600 node bench/profile.mjs 8 16
 
 clean:
 	rm -rf build target .wrangler

@@ -1,65 +1,57 @@
 // Time from a fresh isolate (a new workerd via miniflare) to the first
-// verified, forwarded response: provgate against the JavaScript peer.
-// Bounded: `rounds` starts of each.
+// verified, forwarded response, and what the next requests on that isolate
+// cost: provgate (with its record cache, and with RECORD_CACHE_TTL_SECONDS=0)
+// against the JavaScript peer. Bounded: `rounds` starts of each, `warm`
+// sequential requests after the first.
 //
-//   node bench/startup.mjs [rounds=5]
-import { Miniflare } from "miniflare";
+//   node bench/startup.mjs [rounds=5] [warm=20]
 import { trivialOrigin } from "./trivial-origin.mjs";
-import path from "node:path";
-import { ROOT, startEdge, mintKey, raw, randomSecret } from "../tests/e2e/harness.mjs";
+import { startJsWorker } from "./js-worker.mjs";
+import { startEdge, mintKey, raw, randomSecret } from "../tests/e2e/harness.mjs";
 
-const [rounds = 5] = process.argv.slice(2).map(Number);
+const [rounds = 5, warm = 20] = process.argv.slice(2).map(Number);
 const pepper = randomSecret();
 const origin = await trivialOrigin();
 const originUrl = origin.url;
 const minted = await mintKey(null, pepper);
+const kv = [[minted.name, JSON.stringify(minted.record)]];
 
-async function provgate() {
+/** Starts a Worker, then times its first request and the `warm` after it. */
+async function measure(start) {
   const t0 = performance.now();
-  const edge = await startEdge({ originUrl, pepper, captureLogs: false });
-  const ready = performance.now();
-  await edge.kv.put(minted.name, JSON.stringify(minted.record));
-  const t1 = performance.now();
-  const res = await raw(`${edge.base}/Users`, { headers: { authorization: `Bearer ${minted.key}` } });
-  const first = performance.now() - t1;
-  await edge.stop();
-  if (res.status !== 200) throw new Error(`provgate answered ${res.status}`);
-  return { ready: ready - t0, first };
+  const worker = await start();
+  const ready = performance.now() - t0;
+  const times = [];
+  for (let i = 0; i <= warm; i++) {
+    const t1 = performance.now();
+    const res = await raw(`${worker.base}/Users`, { headers: { authorization: `Bearer ${minted.key}` } });
+    times.push(performance.now() - t1);
+    if (res.status !== 200) throw new Error(`answered ${res.status}`);
+  }
+  await worker.stop();
+  return { ready, first: times[0], warm: median(times.slice(1)) };
 }
 
-async function peer() {
-  const t0 = performance.now();
-  const mf = new Miniflare({
-    scriptPath: path.join(ROOT, "bench/peers/js-verifier.js"),
-    modules: true,
-    compatibilityDate: "2026-04-01",
-    kvNamespaces: { KEYS: "REPLACE_WITH_KV_NAMESPACE_ID" },
-    bindings: { ORIGIN_URL: originUrl, ORIGIN_AUTHORIZATION: "Bearer x", PEPPER: pepper },
-    host: "127.0.0.1",
-    port: 0,
-    cf: false,
-  });
-  const base = (await mf.ready).toString().replace(/\/$/, "");
-  const ready = performance.now();
-  await (await mf.getKVNamespace("KEYS")).put(minted.name, JSON.stringify(minted.record));
-  const t1 = performance.now();
-  const res = await raw(`${base}/scim/v2/Users`, { headers: { authorization: `Bearer ${minted.key}` } });
-  const first = performance.now() - t1;
-  await mf.dispose();
-  if (res.status !== 200) throw new Error(`peer answered ${res.status}`);
-  return { ready: ready - t0, first };
+async function provgate(vars = {}) {
+  const edge = await startEdge({ originUrl, pepper, captureLogs: false, vars });
+  for (const [k, v] of kv) await edge.kv.put(k, v);
+  return edge;
 }
 
-const median = (xs) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const runs = { provgate: [], peer: [] };
-for (let i = 0; i < rounds; i++) {
-  runs.peer.push(await peer());
-  runs.provgate.push(await provgate());
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const contenders = {
+  provgate: () => provgate(),
+  "provgate, cache off": () => provgate({ RECORD_CACHE_TTL_SECONDS: "0" }),
+  "JS peer": () => startJsWorker("js-verifier.js", { originUrl, token: "x", pepper, kv }),
+};
+const runs = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]));
+for (let i = 0; i < rounds; i++) for (const [name, start] of Object.entries(contenders)) runs[name].push(await measure(start));
+
+console.log(`start-up, median of ${rounds}: workerd ready, the first verified request on the fresh isolate, then the median of ${warm} more`);
+const m = Object.fromEntries(Object.entries(runs).map(([name, xs]) => [name, { ready: median(xs.map((x) => x.ready)), first: median(xs.map((x) => x.first)), warm: median(xs.map((x) => x.warm)) }]));
+for (const [name, x] of Object.entries(m)) {
+  console.log(`  ${name.padEnd(20)} ready ${x.ready.toFixed(0)} ms, first response ${x.first.toFixed(1)} ms, next ${x.warm.toFixed(2)} ms`);
 }
-console.log(`start-up, median of ${rounds}: workerd ready, then the first verified request on the fresh isolate`);
-for (const [name, xs] of Object.entries(runs)) {
-  console.log(`  ${name.padEnd(8)} ready ${median(xs.map((x) => x.ready)).toFixed(0)} ms, first response ${median(xs.map((x) => x.first)).toFixed(1)} ms`);
-}
-const ratio = median(runs.provgate.map((x) => x.first)) / median(runs.peer.map((x) => x.first));
-console.log(`  first verified response: provgate ${ratio.toFixed(2)}× the JavaScript peer`);
+console.log(`  first verified response: provgate ${(m.provgate.first / m["JS peer"].first).toFixed(2)}× the JavaScript peer`);
+console.log(`  next requests: provgate ${(m.provgate.warm / m["JS peer"].warm).toFixed(2)}× the peer; with the record cache ${(m.provgate.warm / m["provgate, cache off"].warm).toFixed(2)}× the time without it`);
 await origin.stop();

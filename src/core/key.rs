@@ -59,7 +59,7 @@ impl ProvisioningKey {
             return Err(KeyFormatError::Malformed);
         }
         let (signed, checksum) = presented.split_at(KEY_LEN - CHECKSUM_LEN);
-        if checksum != base62_u32(crc32fast::hash(signed.as_bytes())) {
+        if checksum.as_bytes() != base62_digits(crc32fast::hash(signed.as_bytes())) {
             return Err(KeyFormatError::BadChecksum);
         }
         Ok(Self(presented.to_owned()))
@@ -131,13 +131,17 @@ fn random_base62(len: usize, mut fill_random: impl FnMut(&mut [u8])) -> String {
 }
 
 /// Fixed-width (6 character) base62 of a CRC32, most significant digit first.
-fn base62_u32(mut value: u32) -> String {
+fn base62_u32(value: u32) -> String {
+    String::from_utf8(base62_digits(value).to_vec()).expect("base62 digits are ASCII")
+}
+
+fn base62_digits(mut value: u32) -> [u8; CHECKSUM_LEN] {
     let mut digits = [b'0'; CHECKSUM_LEN];
     for slot in digits.iter_mut().rev() {
         *slot = BASE62[(value % 62) as usize];
         value /= 62;
     }
-    String::from_utf8(digits.to_vec()).expect("base62 digits are ASCII")
+    digits
 }
 
 #[cfg(test)]

@@ -48,9 +48,25 @@ pub fn pepper_id(pepper: &[u8]) -> String {
 /// assert_ne!(name, record_name(b"other pepper", &key));
 /// ```
 pub fn record_name(pepper: &[u8], key: &ProvisioningKey) -> String {
+    name_of(&record_digest(pepper, key))
+}
+
+/// HMAC-SHA256(pepper, key): what the record's name is made of, and a
+/// key for records kept in memory (no hex formatting needed).
+pub fn record_digest(pepper: &[u8], key: &ProvisioningKey) -> [u8; 32] {
     let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(pepper).expect("HMAC accepts any key length");
     mac.update(key.expose().as_bytes());
-    format!("{RECORD_PREFIX}{}", hex::encode(mac.finalize().into_bytes()))
+    mac.finalize().into_bytes().into()
+}
+
+/// The KV entry name for a digest from [`record_digest`].
+pub fn name_of(digest: &[u8; 32]) -> String {
+    let mut hex = [0u8; 64];
+    hex::encode_to_slice(digest, &mut hex).expect("64 hex digits for 32 bytes");
+    let mut name = String::with_capacity(RECORD_PREFIX.len() + hex.len());
+    name.push_str(RECORD_PREFIX);
+    name.push_str(std::str::from_utf8(&hex).expect("hex is ASCII"));
+    name
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 //! | method not defined for that endpoint | 405 |
 
 use percent_encoding::percent_decode_str;
+use std::borrow::Cow;
 
 /// The SCIM endpoint a request addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,11 +77,19 @@ pub enum PathError {
 }
 
 impl Resource {
-    /// The lowercase name used in scopes and logs (`users`, `groups`, …).
-    pub fn scope_name(&self) -> String {
+    /// The lowercase name used in scopes and logs (`users`, `groups`, …);
+    /// borrowed for the endpoints SCIM defines.
+    pub fn scope_name(&self) -> Cow<'static, str> {
         match self {
-            Resource::Custom(name) => name.to_ascii_lowercase(),
-            known => known.canonical_name().trim_start_matches('.').to_ascii_lowercase(),
+            Resource::Users => Cow::Borrowed("users"),
+            Resource::Groups => Cow::Borrowed("groups"),
+            Resource::Custom(name) => Cow::Owned(name.to_ascii_lowercase()),
+            Resource::ServiceProviderConfig => Cow::Borrowed("serviceproviderconfig"),
+            Resource::Schemas => Cow::Borrowed("schemas"),
+            Resource::ResourceTypes => Cow::Borrowed("resourcetypes"),
+            Resource::Me => Cow::Borrowed("me"),
+            Resource::Bulk => Cow::Borrowed("bulk"),
+            Resource::RootSearch => Cow::Borrowed("search"),
         }
     }
 
@@ -135,15 +144,42 @@ impl Resource {
 /// ```
 pub fn classify(method: &str, path: &str) -> Result<ScimRequest, PathError> {
     let segments = canonical_segments(path)?;
-    let (first, rest) = segments.split_first().ok_or(PathError::NotFound)?;
+    let (first, rest) = segments.as_slice().split_first().ok_or(PathError::NotFound)?;
     let resource = Resource::from_segment(first).ok_or(PathError::NotFound)?;
     let action = action_for(method, &resource, rest)?;
-    let mut canonical = format!("/{}", resource.canonical_name());
+    let name = resource.canonical_name();
+    let mut canonical = String::with_capacity(1 + name.len() + rest.iter().map(|s| 1 + s.len()).sum::<usize>());
+    canonical.push('/');
+    canonical.push_str(name);
     for segment in rest {
         canonical.push('/');
         canonical.push_str(segment);
     }
     Ok(ScimRequest { resource, action, path: canonical })
+}
+
+/// The segments of a path, without allocating: no SCIM endpoint has more
+/// than two, so a third only needs to be known to exist (and checked).
+struct Segments<'a> {
+    first: [&'a str; 3],
+    len: usize,
+}
+
+impl<'a> Segments<'a> {
+    const NONE: Self = Self { first: [""; 3], len: 0 };
+
+    fn push(&mut self, segment: &'a str) {
+        if self.len < self.first.len() {
+            self.first[self.len] = segment;
+        }
+        self.len += 1;
+    }
+
+    /// The segments, or three of them when there are more: either way a
+    /// shape that only `NotFound` can answer.
+    fn as_slice(&self) -> &[&'a str] {
+        &self.first[..self.len.min(self.first.len())]
+    }
 }
 
 /// The method × shape table of RFC 7644 §3.
@@ -190,10 +226,11 @@ fn action_for(method: &str, resource: &Resource, rest: &[&str]) -> Result<Action
 }
 
 /// Splits a raw path into segments, refusing every ambiguous spelling.
-fn canonical_segments(path: &str) -> Result<Vec<&str>, PathError> {
+fn canonical_segments(path: &str) -> Result<Segments<'_>, PathError> {
     use PathError::NotCanonical;
+    let mut segments = Segments::NONE;
     if path.is_empty() {
-        return Ok(Vec::new());
+        return Ok(segments);
     }
     if !path.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(NotCanonical("the path contains a control character, a space or a non-ASCII byte"));
@@ -204,11 +241,11 @@ fn canonical_segments(path: &str) -> Result<Vec<&str>, PathError> {
     let path = path.strip_prefix('/').ok_or(NotCanonical("the path must start with '/'"))?;
     let path = path.strip_suffix('/').unwrap_or(path);
     if path.is_empty() {
-        return Ok(Vec::new());
+        return Ok(segments);
     }
-    let segments: Vec<&str> = path.split('/').collect();
-    for segment in &segments {
+    for segment in path.split('/') {
         check_segment(segment)?;
+        segments.push(segment);
     }
     Ok(segments)
 }
@@ -217,6 +254,11 @@ fn check_segment(raw: &str) -> Result<(), PathError> {
     use PathError::NotCanonical;
     if raw.is_empty() {
         return Err(NotCanonical("the path has an empty segment (repeated '/')"));
+    }
+    if !raw.contains('%') {
+        // Visible ASCII without '\\', ';', '/' or '%' (checked by the caller
+        // and the split): nothing to decode, only dot segments to refuse.
+        return if raw == "." || raw == ".." { Err(NotCanonical("the path has a '.' or '..' segment")) } else { Ok(()) };
     }
     let well_formed_escapes = raw.match_indices('%').all(|(i, _)| {
         raw.as_bytes().get(i + 1..i + 3).is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit))

@@ -103,10 +103,15 @@ pub fn missing(scopes: &[Scope], request: &ScimRequest, resource_types: &[String
         Resource::Bulk => need(Scope::Bulk),
         Resource::RootSearch => resource_types.iter().find_map(|t| need(Scope::Read(t.clone()))),
         resource => {
+            // The common case, checked without building the scope it needs.
             let name = resource.scope_name();
-            need(match request.action {
-                Action::Read => Scope::Read(name),
-                Action::Write => Scope::Write(name),
+            let held = scopes.iter().any(|s| match (s, request.action) {
+                (Scope::Read(r), Action::Read) | (Scope::Write(r), Action::Write) => *r == *name,
+                _ => false,
+            });
+            (!held).then(|| match request.action {
+                Action::Read => Scope::Read(name.into_owned()),
+                Action::Write => Scope::Write(name.into_owned()),
             })
         }
     }

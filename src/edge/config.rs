@@ -46,7 +46,14 @@ pub struct Config {
     pub signing_keys: Vec<SigningKey>,
     /// How long a signature is valid (`SIGNATURE_TTL_SECONDS`, default 60).
     pub signature_ttl: u64,
+    /// How long this isolate reuses a key record it read from KV
+    /// (`RECORD_CACHE_TTL_SECONDS`, default 10, at most 300; 0: never).
+    pub record_cache_ttl_ms: u64,
 }
+
+/// The longest `RECORD_CACHE_TTL_SECONDS` accepted: beyond it, a change
+/// written only to KV would wait for the isolate to be recycled.
+const MAX_RECORD_CACHE_TTL_SECONDS: u64 = 300;
 
 /// The shortest pepper accepted: 32 characters (e.g. `openssl rand -hex 32` gives 64).
 const MIN_PEPPER_LEN: usize = 32;
@@ -131,6 +138,10 @@ impl Config {
                 .map(|s| if s.len() >= MIN_PEPPER_LEN { Ok(SigningKey::new(s.as_bytes())) } else { Err(Outcome::Misconfigured) })
                 .collect::<Result<Vec<_>, _>>()?,
             signature_ttl: number(env, "SIGNATURE_TTL_SECONDS", 60)?,
+            record_cache_ttl_ms: Some(number(env, "RECORD_CACHE_TTL_SECONDS", 10u64)?)
+                .filter(|s| *s <= MAX_RECORD_CACHE_TTL_SECONDS)
+                .ok_or(Outcome::Misconfigured)?
+                * 1000,
         })
     }
 }

@@ -10,7 +10,7 @@ use super::{admin, check, config::Config, guard, log, origin, respond, store, th
 use crate::core::audit::{AuditRecord, RequestFacts};
 use crate::core::bulk;
 use crate::core::credential::{credential_in_query, from_authorization, CredentialError};
-use crate::core::decide::{authorize, authorize_bulk, quota, verify, Context};
+use crate::core::decide::{authorize, authorize_bulk, quota, Context};
 use crate::core::gcra;
 use crate::core::sign;
 use crate::core::guard::{retry_after_seconds, Answer, Ask, Reply};
@@ -22,6 +22,7 @@ use crate::core::forward::{self, EdgeAssertions, RequestTarget};
 use crate::core::scim::{classify, Resource, ScimRequest};
 use crate::core::{Outcome, UnixMillis};
 use futures_util::StreamExt;
+use std::rc::Rc;
 use worker::{Date, Env, Request, Response};
 
 pub async fn handle(mut req: Request, env: &Env) -> Response {
@@ -84,14 +85,15 @@ async fn run(
     // The request's headers, read across the wasm boundary once.
     let incoming: Vec<(String, String)> = req.headers().entries().collect();
     let scim = parse(&incoming, &config, &target, &facts.method)?;
-    facts.resource = Some(scim.resource.scope_name());
+    facts.resource = Some(scim.resource.scope_name().into_owned());
 
     let authorization = req.headers().get("authorization").ok().flatten();
     let (grant, meter, body) = if authorization.is_none() && is_public(&config, &scim, &facts.method) {
         (None, Meter::Unkeyed, read_body(req, config.max_body_bytes).await?)
     } else {
-        // verify: format and checksum, then one KV read by the key's keyed hash.
-        let record = match verify_key(env, &config, authorization.as_deref()).await {
+        // verify: format and checksum, then the record by the key's keyed hash
+        // (from KV, or from this isolate if read there within the cache TTL).
+        let record = match verify_key(env, &config, authorization.as_deref(), now).await {
             Ok(record) => record,
             Err(denial @ Outcome::InvalidKey(_)) => {
                 return Err(throttle::charge_failure(env, facts.client_ip.as_deref(), denial, config.auth_failure_retry_after).await)
@@ -256,10 +258,12 @@ fn is_public(config: &Config, scim: &ScimRequest, method: &str) -> bool {
     config.public_discovery && scim.resource == Resource::ServiceProviderConfig && matches!(method, "GET" | "HEAD")
 }
 
-async fn verify_key(env: &Env, config: &Config, authorization: Option<&str>) -> Result<crate::core::KeyRecord, Outcome> {
+/// The key's record; whoever holds a key is asked about by its guard on
+/// every request (revocation, rate), whether the record came from KV or
+/// from this isolate's memory.
+async fn verify_key(env: &Env, config: &Config, authorization: Option<&str>, now: UnixMillis) -> Result<Rc<KeyRecord>, Outcome> {
     let key = from_authorization(authorization).map_err(|e: CredentialError| Outcome::from(e))?;
-    let stored = store::read_record(env, config, &key).await?;
-    verify(stored.as_deref())
+    store::record(env, config, &key, now).await
 }
 
 async fn read_body(req: &mut Request, limit: usize) -> Result<Option<Vec<u8>>, Outcome> {

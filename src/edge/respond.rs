@@ -28,10 +28,18 @@ pub fn mark_edge_answer(headers: &Headers, request_id: &str) {
 /// The origin's response, unchanged except for the edge's request id and
 /// its own headers (rate limit).
 pub fn passthrough(origin: Response, request_id: &str, extra: &[(&str, String)]) -> Response {
-    let headers = Headers::new();
-    for (name, value) in origin.headers().entries() {
-        let _ = headers.append(&name, &value);
-    }
+    // A mutable copy made by the runtime in one call (the origin's own
+    // headers are immutable), rather than entry by entry across the boundary.
+    let headers = match worker::web_sys::Headers::new_with_headers(&origin.headers().0) {
+        Ok(copy) => Headers(copy),
+        Err(_) => {
+            let headers = Headers::new();
+            for (name, value) in origin.headers().entries() {
+                let _ = headers.append(&name, &value);
+            }
+            headers
+        }
+    };
     let _ = headers.set("x-request-id", request_id);
     for (name, value) in extra {
         let _ = headers.set(name, value);

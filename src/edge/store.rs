@@ -1,9 +1,14 @@
-//! Reading a key's record from Workers KV.
+//! Reading a key's record: from this isolate's memory when it was read
+//! from Workers KV less than `RECORD_CACHE_TTL_SECONDS` ago, else from KV.
 
 use super::{config::Config, deadline};
+use crate::core::decide::verify;
 use crate::core::key::ProvisioningKey;
-use crate::core::lookup::record_name;
-use crate::core::Outcome;
+use crate::core::lookup::{name_of, record_digest, record_name};
+use crate::core::record_cache::RecordCache;
+use crate::core::{KeyRecord, Outcome, UnixMillis};
+use std::cell::RefCell;
+use std::rc::Rc;
 use worker::Env;
 
 /// The KV binding that holds key records.
@@ -11,6 +16,13 @@ const BINDING: &str = "KEYS";
 /// Seconds an edge location may serve a cached read (KV's minimum is 60).
 /// Bounds how long a revocation or scope change takes to be seen.
 const CACHE_TTL_SECONDS: u64 = 60;
+/// Records one isolate keeps at most (a decoded record is well under 1 KB).
+const RECORD_CACHE_ENTRIES: usize = 1024;
+
+thread_local! {
+    /// This isolate's recently read records; created with the settings.
+    static RECENT: RefCell<Option<RecordCache<Rc<KeyRecord>>>> = const { RefCell::new(None) };
+}
 
 /// The stored bytes under `name`, `None` if absent. A missing binding, a
 /// failed read or one slower than `timeout_ms` is `KeyStoreUnavailable`: the
@@ -27,9 +39,32 @@ pub async fn read(env: &Env, name: &str, timeout_ms: u64) -> Result<Option<Vec<u
 /// The stored record of `key`: named under `PEPPER`, or, during a pepper
 /// rotation, under `PEPPER_PREVIOUS` for keys not yet rotated.
 pub async fn read_record(env: &Env, config: &Config, key: &ProvisioningKey) -> Result<Option<Vec<u8>>, Outcome> {
-    let stored = read(env, &record_name(&config.pepper, key), config.binding_timeout_ms).await?;
+    read_named(env, config, key, &record_name(&config.pepper, key)).await
+}
+
+async fn read_named(env: &Env, config: &Config, key: &ProvisioningKey, name: &str) -> Result<Option<Vec<u8>>, Outcome> {
+    let stored = read(env, name, config.binding_timeout_ms).await?;
     match (&stored, &config.previous_pepper) {
         (None, Some(previous)) => read(env, &record_name(previous, key), config.binding_timeout_ms).await,
         _ => Ok(stored),
     }
+}
+
+/// The decoded record of `key` for a request at `now`: reused if this
+/// isolate read it less than the TTL ago, else read from KV and kept. Only
+/// records are kept; an unknown key or an undecodable record is asked of
+/// KV again by the next request.
+pub async fn record(env: &Env, config: &Config, key: &ProvisioningKey, now: UnixMillis) -> Result<Rc<KeyRecord>, Outcome> {
+    let digest = record_digest(&config.pepper, key);
+    if let Some(record) = RECENT.with(|r| r.borrow().as_ref().and_then(|cache| cache.get(&digest, now))) {
+        return Ok(record);
+    }
+    let stored = read_named(env, config, key, &name_of(&digest)).await?;
+    let record = Rc::new(verify(stored.as_deref())?);
+    RECENT.with(|r| {
+        r.borrow_mut()
+            .get_or_insert_with(|| RecordCache::new(config.record_cache_ttl_ms, RECORD_CACHE_ENTRIES))
+            .put(digest, record.clone(), now)
+    });
+    Ok(record)
 }
