@@ -57,6 +57,7 @@ bench: install build cli
 	cargo bench --bench usage -- --warm-up-time 1 --measurement-time 3
 	# The same with the software SHA-256 the wasm runs (its own target directory: other RUSTFLAGS).
 	CARGO_TARGET_DIR=target/bench-soft RUSTFLAGS='--cfg sha2_backend="soft"' cargo bench --bench decision -- --warm-up-time 1 --measurement-time 3
+	if command -v valgrind >/dev/null; then bash bench/instructions.sh; else echo "valgrind not installed: instruction counts skipped"; fi
 	node bench/limiter.mjs 2000 8 3
 	node bench/load.mjs 10 16
 	node bench/startup.mjs 5
@@ -68,11 +69,12 @@ load: install build cli
 
 ## Where the edge's time goes under load (BENCHMARKS.md): a build that keeps the
 ## wasm's function names, entered through bench/profile-worker.mjs, then bench/profile.mjs.
+## PROFILE_BUILDS="dir …" adds other builds (e.g. an earlier commit's) to its cost table.
 profile: install cli
 	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	CARGO_TARGET_DIR=target/profiling CARGO_PROFILE_RELEASE_STRIP=false worker-build --profiling --out-dir build/profiling
 	cp bench/profile-worker.mjs build/profiling/worker/shim.mjs
-	timeout 600 node bench/profile.mjs 8 16
+	timeout 600 node bench/profile.mjs 8 16 $(PROFILE_BUILDS)
 
 clean:
 	rm -rf build target .wrangler

@@ -18,10 +18,10 @@
 //    over the Chrome DevTools Protocol during one more run: CPU by
 //    isolate, by kind of code, by function.
 //
-// A third argument adds another build directory (e.g. an earlier commit's
+// Further arguments add other build directories (e.g. an earlier commit's
 // `make build` output) to the cost pass, for before/after ratios in one run.
 //
-//   node bench/profile.mjs [seconds=8] [connections=16] [baseline-build-dir]
+//   node bench/profile.mjs [seconds=8] [connections=16] [build-dir ...]
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { trivialOrigin } from "./trivial-origin.mjs";
@@ -30,7 +30,7 @@ import { wrk } from "./wrk.mjs";
 import { ROOT, startEdge, mintKey, randomSecret } from "../tests/e2e/harness.mjs";
 
 const [seconds = 8, connections = 16] = process.argv.slice(2, 4).map(Number);
-const baselineDir = process.argv[4] && path.resolve(process.argv[4]);
+const otherBuilds = process.argv.slice(4).map((dir) => path.resolve(dir));
 const OUT = path.join(ROOT, "build/profiling");
 const SAMPLING_US = 250;
 const WebSocket = globalThis.WebSocket ?? (await import("ws")).WebSocket;
@@ -206,14 +206,15 @@ const profiling = await startEdge({ ...common, vars: quiet, buildDir: OUT, inspe
 const unguarded = await withPid(() => startEdge({ ...common, guard: false, vars: { RATE_LIMIT_FAILURE_MODE: "open" } }));
 const uncached = await withPid(() => startEdge({ ...common, vars: { ...quiet, RECORD_CACHE_TTL_SECONDS: "0" } }));
 const minted = await mintKey(edge, pepper, { scopes: "*" });
-const baseline = baselineDir && (await withPid(() => startEdge({ ...common, buildDir: baselineDir, vars: quiet })));
-for (const other of [profiling, unguarded, uncached, baseline].filter(Boolean)) await other.kv.put(minted.name, JSON.stringify(minted.record));
+const others = [];
+for (const buildDir of otherBuilds) others.push([`provgate, ${path.relative(ROOT, buildDir).startsWith("..") ? buildDir : path.relative(ROOT, buildDir)}`, await withPid(() => startEdge({ ...common, buildDir, vars: quiet }))]);
+for (const other of [profiling, unguarded, uncached, ...others.map(([, w]) => w)]) await other.kv.put(minted.name, JSON.stringify(minted.record));
 const kv = [[minted.name, JSON.stringify(minted.record)]];
 const peer = await withPid(() => startJsWorker("js-verifier.js", { originUrl: origin.url, token, pepper, kv, miniflare: discardLogs }));
 const floor = await withPid(() => startJsWorker("passthrough.js", { originUrl: origin.url, token, pepper, kv, miniflare: discardLogs }));
 const target = (w) => `${w.url}/scim/v2/Users?startIndex=1&count=2`;
 const workers = [["passthrough", floor], ["JS peer", peer], ["provgate", edge], ["provgate without its guard", unguarded], ["provgate without its record cache", uncached]];
-if (baseline) workers.push([`provgate, ${path.relative(ROOT, baselineDir)}`, baseline]);
+workers.push(...others);
 const phasesOf = async (w) => (await fetch(`${w.url}/__phases`)).json();
 
 for (const w of [...workers.map(([, w]) => w), profiling]) await wrk(target(w), minted.key, { seconds: 2, connections }); // warm-up, discarded

@@ -13,6 +13,7 @@
 //! origin serves (`RESOURCE_TYPES`, by default `users,groups`).
 
 use super::scim::{Action, Resource, ScimRequest};
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -25,10 +26,10 @@ pub enum Scope {
     Me,
     /// `bulk`: the `/Bulk` endpoint (each operation is checked on its own).
     Bulk,
-    /// `<resource>:read`
-    Read(String),
+    /// `<resource>:read` (the name is borrowed for `users` and `groups`)
+    Read(Cow<'static, str>),
     /// `<resource>:write`
-    Write(String),
+    Write(Cow<'static, str>),
 }
 
 /// A scope string that is not in the grammar above.
@@ -58,10 +59,20 @@ impl FromStr for Scope {
             && chars.next().is_some_and(|c| c.is_ascii_lowercase())
             && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
         match access {
-            "read" if name_ok => Ok(Scope::Read(resource.to_owned())),
-            "write" if name_ok => Ok(Scope::Write(resource.to_owned())),
+            "read" if name_ok => Ok(Scope::Read(resource_name(resource))),
+            "write" if name_ok => Ok(Scope::Write(resource_name(resource))),
             _ => Err(invalid()),
         }
+    }
+}
+
+/// A scope's resource name; SCIM's own are not copied (a record holds
+/// several of them, decoded on every isolate cache miss).
+fn resource_name(name: &str) -> Cow<'static, str> {
+    match name {
+        "users" => Cow::Borrowed("users"),
+        "groups" => Cow::Borrowed("groups"),
+        other => Cow::Owned(other.to_owned()),
     }
 }
 
@@ -101,7 +112,7 @@ pub fn missing(scopes: &[Scope], request: &ScimRequest, resource_types: &[String
     match &request.resource {
         Resource::Me => need(Scope::Me),
         Resource::Bulk => need(Scope::Bulk),
-        Resource::RootSearch => resource_types.iter().find_map(|t| need(Scope::Read(t.clone()))),
+        Resource::RootSearch => resource_types.iter().find_map(|t| need(Scope::Read(t.clone().into()))),
         resource => {
             // The common case, checked without building the scope it needs.
             let name = resource.scope_name();
@@ -110,8 +121,8 @@ pub fn missing(scopes: &[Scope], request: &ScimRequest, resource_types: &[String
                 _ => false,
             });
             (!held).then(|| match request.action {
-                Action::Read => Scope::Read(name.into_owned()),
-                Action::Write => Scope::Write(name.into_owned()),
+                Action::Read => Scope::Read(name),
+                Action::Write => Scope::Write(name),
             })
         }
     }
