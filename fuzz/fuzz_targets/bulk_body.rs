@@ -8,10 +8,9 @@ use libfuzzer_sys::fuzz_target;
 use provgate::core::bulk::{operations, BulkError, BulkOperation};
 use provgate::core::decide::{authorize_bulk, Context};
 use provgate::core::outcome::Outcome;
-use provgate::core::record::{KeyRecord, Status};
 use provgate::core::scim::{classify, Action, Resource};
-use provgate::core::{KeyId, UnixMillis};
-use provgate_fuzz::{assert_canonical, oracle_permits, scope_picks_then_text};
+use provgate::core::UnixMillis;
+use provgate_fuzz::{active_record, assert_canonical, oracle_permits, scope_picks_then_text};
 use serde_json::{Map, Value};
 
 /// Inputs are `[mode][n][n scope picks][rest]`: an even mode takes the
@@ -65,20 +64,7 @@ fuzz_target!(|data: &[u8]| {
     for (i, op) in ops.iter().enumerate() {
         check_operation(i, op);
     }
-    let record = KeyRecord {
-        key_id: KeyId::parse("key_fuzz").expect("valid id"),
-        label: String::new(),
-        tenant: None,
-        scopes: scopes.clone(),
-        status: Status::Active,
-        created_at: UnixMillis(0),
-        not_before: None,
-        expires_at: None,
-        allow_ips: vec![],
-        rate_per_minute: None,
-        burst: None,
-        rotated_from: None,
-    };
+    let record = active_record(scopes.clone());
     let ctx = Context { now: UnixMillis(1), client_ip: None, resource_types: &types };
     let first_denied = ops.iter().find(|op| !oracle_permits(&scopes, &op.request, &types));
     match (authorize_bulk(&record, &ops, &ctx), first_denied) {

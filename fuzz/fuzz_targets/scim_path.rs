@@ -6,11 +6,10 @@ use libfuzzer_sys::fuzz_target;
 use provgate::core::decide::{authorize, Context};
 use provgate::core::forward::{origin_url, RequestTarget};
 use provgate::core::outcome::Outcome;
-use provgate::core::record::{KeyRecord, Status};
 use provgate::core::scim::classify;
 use provgate::core::scope::{missing, Scope};
-use provgate::core::{KeyId, UnixMillis};
-use provgate_fuzz::{assert_canonical, assert_classified, oracle_permits, scope_picks_then_text, METHODS};
+use provgate::core::UnixMillis;
+use provgate_fuzz::{active_record, assert_canonical, assert_classified, oracle_permits, scope_picks_then_text, METHODS};
 
 const BASE: &str = "/scim/v2";
 const ORIGIN: &str = "http://127.0.0.1:8000/v2";
@@ -54,20 +53,7 @@ fuzz_target!(|data: &[u8]| {
     if devices_type {
         types.push("devices".to_owned());
     }
-    let record = KeyRecord {
-        key_id: KeyId::parse("key_fuzz").expect("valid id"),
-        label: String::new(),
-        tenant: None,
-        scopes: scopes.clone(),
-        status: Status::Active,
-        created_at: UnixMillis(0),
-        not_before: None,
-        expires_at: None,
-        allow_ips: vec![],
-        rate_per_minute: None,
-        burst: None,
-        rotated_from: None,
-    };
+    let record = active_record(scopes.clone());
     let ctx = Context { now: UnixMillis(1), client_ip: None, resource_types: &types };
     let decided = authorize(&record, &req, &ctx);
     assert_eq!(decided.is_ok(), oracle_permits(&scopes, &req, &types), "{scopes:?} {method} {}", req.path);

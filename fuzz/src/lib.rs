@@ -4,7 +4,9 @@
 
 use percent_encoding::percent_decode_str;
 use provgate::core::scim::{classify, Action, Resource, ScimRequest};
+use provgate::core::record::{KeyRecord, Status};
 use provgate::core::scope::Scope;
+use provgate::core::{KeyId, UnixMillis};
 
 /// Every method the fuzzers try, plus whatever they invent.
 pub const METHODS: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "get", "TRACE"];
@@ -68,10 +70,10 @@ pub fn oracle_permits(scopes: &[Scope], req: &ScimRequest, resource_types: &[Str
         "serviceproviderconfig" | "schemas" | "resourcetypes" => true,
         "me" => has(&Scope::Me),
         "bulk" => has(&Scope::Bulk),
-        ".search" => resource_types.iter().all(|t| has(&Scope::Read(t.clone()))),
+        ".search" => resource_types.iter().all(|t| has(&Scope::Read(t.clone().into()))),
         name => match req.action {
-            Action::Read => has(&Scope::Read(name.to_owned())),
-            Action::Write => has(&Scope::Write(name.to_owned())),
+            Action::Read => has(&Scope::Read(name.to_owned().into())),
+            Action::Write => has(&Scope::Write(name.to_owned().into())),
         },
     }
 }
@@ -107,5 +109,24 @@ pub fn byte_source(seed: &[u8]) -> impl FnMut(&mut [u8]) + '_ {
             *b = (s ^ n as u8) % 248;
             n = n.wrapping_add(1);
         }
+    }
+}
+
+/// An active key with these scopes and nothing else set: what the scope
+/// targets authorize against.
+pub fn active_record(scopes: Vec<Scope>) -> KeyRecord {
+    KeyRecord {
+        key_id: KeyId::parse("key_fuzz").expect("valid id"),
+        label: String::new(),
+        tenant: None,
+        scopes,
+        status: Status::Active,
+        created_at: UnixMillis(0),
+        not_before: None,
+        expires_at: None,
+        allow_ips: vec![],
+        rate_per_minute: None,
+        burst: None,
+        rotated_from: None,
     }
 }
