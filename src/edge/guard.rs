@@ -166,17 +166,17 @@ async fn call_unbounded<T: serde::de::DeserializeOwned>(env: &Env, key_id: &str,
 
 /// Asks the key's guard about one request; hands it what the origin made
 /// of this key's earlier forwards from this isolate.
-pub async fn check(env: &Env, key_id: &str, mut ask: Ask, timeout_ms: u64) -> Result<Reply> {
+pub async fn check(env: &Env, key_id: &str, ask: &mut Ask, timeout_ms: u64) -> Result<Reply> {
     ask.origin = take_origin_report(key_id);
-    let kept = ask.origin.clone();
-    let reply = call(env, key_id, "/check", Some(serde_json::to_string(&ask)?), timeout_ms).await;
-    if reply.is_err() {
-        // Not delivered: keep it for the next call.
-        if let Some(report) = kept {
-            if PENDING.with(|p| p.borrow().iter().all(|(id, _)| id != key_id)) {
-                PENDING.with(|p| p.borrow_mut().push((key_id.to_owned(), report)));
+    let reply = call(env, key_id, "/check", Some(serde_json::to_string(&*ask)?), timeout_ms).await;
+    if let (Err(_), Some(report)) = (&reply, ask.origin.take()) {
+        // Not delivered: keep it for the next call, unless newer answers were noted meanwhile.
+        PENDING.with(|p| {
+            let mut pending = p.borrow_mut();
+            if pending.iter().all(|(id, _)| id != key_id) {
+                pending.push((key_id.to_owned(), report));
             }
-        }
+        });
     }
     reply
 }
