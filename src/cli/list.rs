@@ -69,7 +69,8 @@ fn describe(record: &KeyRecord, pepper: &str) -> serde_json::Value {
     })
 }
 
-fn text(v: &serde_json::Value, key: &str) -> String {
+/// A field for a text table: `-` when absent or empty, lists joined by commas.
+pub(super) fn text(v: &serde_json::Value, key: &str) -> String {
     match &v[key] {
         serde_json::Value::Null => "-".into(),
         serde_json::Value::String(s) => s.clone(),

@@ -3,6 +3,7 @@
 //! requests ended — read through the edge's admin route.
 
 use super::edge::{self, EdgeUrl};
+use super::list::text;
 use super::{keys, store, Local, Where};
 use crate::core::record::Status;
 use crate::core::time::parse_duration;
@@ -90,12 +91,9 @@ fn one(kv: &super::wrangler::Store, edge_url: &str, key_id: &str, as_json: bool)
     if let Some(sources) = usage["sources"].as_array().filter(|s| !s.is_empty()) {
         println!("\n{:<40} {:<8} {:<10} {:<21} {:<21} REQUESTS", "ADDRESS", "COUNTRY", "ASN", "FIRST SEEN", "LAST SEEN");
         for s in sources {
-            let text = |f: &str| match &s[f] {
-                Value::Null => "-".to_owned(),
-                Value::String(v) => v.clone(),
-                other => other.to_string(),
-            };
-            println!("{:<40} {:<8} {:<10} {:<21} {:<21} {}", text("ip"), text("country"), text("asn"), text("first_seen"), text("last_seen"), text("count"));
+            let source = |f: &str| text(&s["source"], f);
+            let seen = |f: &str| text(s, f);
+            println!("{:<40} {:<8} {:<10} {:<21} {:<21} {}", source("ip"), source("country"), source("asn"), seen("first_seen"), seen("last_seen"), seen("count"));
         }
     }
     Ok(())

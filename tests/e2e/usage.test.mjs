@@ -88,6 +88,7 @@ describe("usage per key", { timeout: 240_000 }, () => {
     assert.match(text.stdout, /last used:\s+\S+ from 192\.0\.2\.10/);
     assert.match(text.stdout, /^allowed\s+4\s+4\s+4\s+4$/m);
     assert.match(text.stdout, /^scope_denied\s+1\s+1\s+1\s+1$/m);
+    assert.match(text.stdout, /^192\.0\.2\.10\s+\S+\s+\S+\s+\S+\s+\S+\s+6$/m, "the sources table names each address and its count");
   });
 
   test("a request from a new address or country is logged once, at warning level", async () => {
