@@ -1,50 +1,89 @@
-//! Calling the edge's admin routes (`/_provgate/admin/…`) with `ADMIN_TOKEN`:
-//! the one way in the CLI uses for what only the edge knows (instant
-//! revocation, usage).
+//! Which edge a command talks to and with which credential.
+//!
+//! The edge comes from `--edge URL`, else `PROVGATE_EDGE_URL`; the token
+//! from `PROVGATE_TOKEN` only (a flag would land in shell history and
+//! process lists). `--local` is the dev edge of `make dev`,
+//! http://127.0.0.1:8787, with the `ROOT_TOKEN` of its `.dev.vars`; no other
+//! edge ever gets a token from `.dev.vars`.
 
-use super::secrets;
+use super::fail::{usage, Fail};
+use super::{dev_vars, parse};
 use clap::Args;
-use std::time::Duration;
+use url::Url;
 
-/// `--edge-url`: where the admin routes are.
-#[derive(Args, Debug, Clone, Default)]
-pub struct EdgeUrl {
-    /// The edge's base URL for the admin routes (default with --local:
-    /// http://127.0.0.1:8787; with --remote: $PROVGATE_EDGE_URL).
-    #[arg(long)]
-    edge_url: Option<String>,
+/// `--help` text naming what an API command reads from the environment
+/// (a macro, so commands can `concat!` their own lines to it).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! api_env_help {
+    () => {
+        "Environment:
+  PROVGATE_EDGE_URL    the edge, e.g. https://scim.example.com (unless --edge or --local)
+  PROVGATE_TOKEN       a management token (pvm_…) or the root token: the environment only, never a flag
+  PROVGATE_DEV_VARS    with --local: the file holding the dev ROOT_TOKEN (default ./.dev.vars)
+  PROVGATE_LOCAL_PORT  with --local: the dev edge's port on 127.0.0.1 (default 8787)"
+    };
 }
 
-impl EdgeUrl {
-    /// The base URL for a local or remote store.
-    pub fn resolve(&self, remote: bool) -> Result<String, String> {
-        match (&self.edge_url, remote) {
-            (Some(url), _) => Ok(url.trim_end_matches('/').to_owned()),
-            (None, false) => Ok("http://127.0.0.1:8787".to_owned()),
-            (None, true) => std::env::var("PROVGATE_EDGE_URL")
-                .map(|u| u.trim_end_matches('/').to_owned())
-                .map_err(|_| "--remote needs --edge-url or PROVGATE_EDGE_URL".to_owned()),
+/// The dev edge's default port (`make dev`).
+pub const DEV_PORT: u16 = 8787;
+
+/// `--edge URL` / `--local`.
+#[derive(Args, Debug, Clone, Default)]
+pub struct EdgeArgs {
+    /// The edge's base URL, e.g. https://scim.example.com (default: $PROVGATE_EDGE_URL).
+    #[arg(long, value_name = "URL", value_parser = parse::edge_url, conflicts_with = "local")]
+    pub edge: Option<Url>,
+    /// The dev edge of `make dev` (http://127.0.0.1:8787) with the ROOT_TOKEN of its .dev.vars.
+    #[arg(long)]
+    pub local: bool,
+}
+
+/// A management credential. Neither `Debug` nor `Display`: it cannot end
+/// up in a message by accident.
+pub struct Token(String);
+
+impl Token {
+    /// The `Authorization` header's value.
+    pub fn bearer(&self) -> String {
+        format!("Bearer {}", self.0)
+    }
+}
+
+impl EdgeArgs {
+    /// The edge's base URL.
+    pub fn url(&self) -> Result<Url, Fail> {
+        if self.local {
+            return local_url();
+        }
+        if let Some(url) = &self.edge {
+            return Ok(url.clone());
+        }
+        match std::env::var("PROVGATE_EDGE_URL") {
+            Ok(text) if !text.trim().is_empty() => parse::edge_url(&text).map_err(|e| usage(format!("PROVGATE_EDGE_URL: {e}"))),
+            _ => Err(usage("which edge? pass --edge https://<your edge>, set PROVGATE_EDGE_URL, or --local for the dev edge")),
         }
     }
+
+    /// The credential for this edge: `.dev.vars`' ROOT_TOKEN with `--local`,
+    /// else `PROVGATE_TOKEN`; `None` when there is none.
+    pub fn token(&self) -> Result<Option<Token>, Fail> {
+        if self.local {
+            return dev_vars::load("ROOT_TOKEN").map(|t| Some(Token(t))).map_err(usage);
+        }
+        Ok(std::env::var("PROVGATE_TOKEN").ok().filter(|t| !t.trim().is_empty()).map(|t| Token(t.trim().to_owned())))
+    }
+
+    /// The credential, required.
+    pub fn required_token(&self) -> Result<Token, Fail> {
+        self.token()?.ok_or_else(|| usage("no token: export PROVGATE_TOKEN (a management token, or the root token to mint one); it is read from the environment only"))
+    }
 }
 
-/// POSTs `body` to an admin route and returns its JSON answer.
-pub fn post(edge_url: &str, route: &str, body: &serde_json::Value) -> Result<serde_json::Value, String> {
-    let token = secrets::load("ADMIN_TOKEN")?;
-    let agent = ureq::Agent::new_with_config(
-        ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(30))).http_status_as_error(false).build(),
-    );
-    let mut response = agent
-        .post(&format!("{edge_url}/_provgate/admin/{route}"))
-        .header("authorization", &format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .send(body.to_string().as_bytes())
-        .map_err(|e| e.to_string())?;
-    let status = response.status().as_u16();
-    let text = response.body_mut().read_to_string().map_err(|e| e.to_string())?;
-    if status != 200 {
-        let detail = serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| v["detail"].as_str().map(str::to_owned));
-        return Err(format!("the edge answered {status}{}", detail.map(|d| format!(": {d}")).unwrap_or_default()));
-    }
-    serde_json::from_str(&text).map_err(|e| format!("the edge's answer is not JSON: {e}"))
+fn local_url() -> Result<Url, Fail> {
+    let port = match std::env::var("PROVGATE_LOCAL_PORT") {
+        Ok(text) if !text.is_empty() => text.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(|| usage("PROVGATE_LOCAL_PORT: expected a port number"))?,
+        _ => DEV_PORT,
+    };
+    Ok(Url::parse(&format!("http://127.0.0.1:{port}/")).expect("a loopback URL parses"))
 }

@@ -1,27 +1,44 @@
-//! The operator's command line. It mints and revokes keys and writes their
-//! records through `wrangler`, so it uses the operator's own Cloudflare
-//! login and the same KV store the Worker reads; it never stores a key.
+//! The operator's command line: an HTTPS client of the edge's management
+//! API (docs/api.md). It needs no wrangler, no Cloudflare login and no
+//! pepper, works from any directory, and never stores a key; the one
+//! exception, `key mint --emit json`, makes a key offline for pipelines
+//! that write KV themselves.
 
+mod api;
+mod confirm;
+mod delete;
+mod dev_vars;
+mod doctor;
 mod edge;
-mod keys;
+mod fail;
+mod http;
 mod list;
 mod mint;
+mod offline;
+mod output;
+mod page;
+mod parse;
+mod probe;
+mod problem;
 mod revoke;
 mod rotate;
-mod secrets;
+mod token;
+mod update;
 mod usage;
-mod wrangler;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use std::process::ExitCode;
-use wrangler::Store;
 
 #[derive(Parser)]
 #[command(
     name = "provgate",
     version,
-    about = "Operate provgate: mint, list, rotate, revoke SCIM provisioning keys and see their usage",
-    after_help = "Exit codes: 0 done; 1 the operation failed (message on stderr, nothing half-written that works); 2 bad command line."
+    about = "Operate provgate: mint, list, update, rotate, revoke and delete SCIM provisioning keys, manage API tokens, check a deployed edge",
+    after_help = concat!(
+        "Every command but `key mint --emit json` calls the edge's management API (docs/api.md).\n\n",
+        crate::api_env_help!(),
+        "\n\nExit codes: 0 done; 1 the operation failed (one line on stderr says why; nothing half-written that works); 2 bad command line or environment (nothing was sent)."
+    )
 )]
 struct Cli {
     #[command(subcommand)]
@@ -30,88 +47,55 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Manage provisioning keys.
+    /// Manage provisioning keys (the IdPs' credentials).
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Manage management tokens (the API's credentials).
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// Check a deployed edge from the outside: discovery, HTTPS, doctor page, a key, the origin's trust.
+    Doctor(doctor::DoctorArgs),
 }
 
 #[derive(Subcommand)]
 enum KeyCommand {
-    /// Mint a new key: prints its id and the key (once) and stores its record.
+    /// Mint a new key: prints its id and the key (once); --emit json makes one offline.
     Mint(mint::MintArgs),
-    /// List keys: id, status, tenant, scopes, pepper, expiry, limits, label. Never a key or a hash.
+    /// List keys: id, status, tenant, expiry, last use, label. Never a key or a hash.
     List(list::ListArgs),
-    /// Show one key by id.
+    /// Show one key by id: its record, status, last use and ETag.
     Show(list::ShowArgs),
+    /// Change a key's label, scopes, expiry, allowlist, limits or metadata (never the key or tenant).
+    Update(update::UpdateArgs),
     /// Replace a key by a new one with the same rights; the old one keeps working for --grace.
     Rotate(rotate::RotateArgs),
-    /// Revoke a key by id: the edge refuses it at once, and its record says so.
+    /// Revoke a key by id: refused everywhere at once.
     Revoke(revoke::RevokeArgs),
+    /// Delete a revoked or expired key's entries for good.
+    Delete(delete::DeleteArgs),
     /// When and from where a key was used and how its requests ended; --stale lists unused keys.
     Usage(usage::UsageArgs),
 }
 
-/// Which KV store to use.
-#[derive(Args, Debug, Clone)]
-#[group(required = true, multiple = false)]
-pub struct Where {
-    /// The local dev KV (what `make dev` serves).
-    #[arg(long)]
-    local: bool,
-    /// The deployed KV namespace (needs `wrangler login`).
-    #[arg(long)]
-    remote: bool,
-}
-
-/// Where a minted record goes.
-#[derive(Args, Debug, Clone)]
-#[group(required = true, multiple = false)]
-pub struct Target {
-    /// Write to the local dev KV (what `make dev` serves).
-    #[arg(long)]
-    local: bool,
-    /// Write to the deployed KV namespace (needs `wrangler login`).
-    #[arg(long)]
-    remote: bool,
-    /// Print the KV entries instead of writing them, for other pipelines.
-    #[arg(long, value_enum)]
-    emit: Option<Emit>,
-}
-
-/// Output formats of `--emit`.
-#[derive(ValueEnum, Debug, Clone, Copy)]
-pub enum Emit {
-    /// A `wrangler kv bulk put` array.
-    Json,
-}
-
-/// `--persist-to`: the local store's directory, when not `.wrangler/state`.
-#[derive(Args, Debug, Clone, Default)]
-pub struct Local {
-    /// Directory of the local KV store (wrangler's --persist-to).
-    #[arg(long)]
-    persist_to: Option<String>,
-}
-
-fn store(remote: bool, local: &Local) -> Store {
-    Store { remote, persist_to: local.persist_to.clone() }
-}
-
-/// Runs the CLI and maps failures to exit code 1 with a one-line message.
+/// Runs the CLI; failures print one line and exit 1 (operation) or 2 (command line).
 pub fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Key(KeyCommand::Mint(args)) => mint::run(args),
-        Command::Key(KeyCommand::Revoke(args)) => revoke::run(args),
-        Command::Key(KeyCommand::Rotate(args)) => rotate::run(args),
         Command::Key(KeyCommand::List(args)) => list::list(args),
         Command::Key(KeyCommand::Show(args)) => list::show(args),
+        Command::Key(KeyCommand::Update(args)) => update::run(args),
+        Command::Key(KeyCommand::Rotate(args)) => rotate::run(args),
+        Command::Key(KeyCommand::Revoke(args)) => revoke::run(args),
+        Command::Key(KeyCommand::Delete(args)) => delete::run(args),
         Command::Key(KeyCommand::Usage(args)) => usage::run(args),
+        Command::Token(command) => token::run(command),
+        Command::Doctor(args) => doctor::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("provgate: {message}");
-            ExitCode::FAILURE
+        Err(fail) => {
+            eprintln!("provgate: {fail}");
+            ExitCode::from(fail.code())
         }
     }
 }

@@ -1,54 +1,49 @@
-//! `provgate key revoke`: stop a key at once, everywhere.
-//!
-//! Two steps, in this order:
-//! 1. tell the key's guard through the edge's admin route (instant: the
-//!    next request anywhere gets 401);
-//! 2. set the KV record's status to `revoked` (the durable truth; KV takes
-//!    up to a minute to reach every location).
-//!
-//! If the edge cannot be reached, the record is still updated and the
-//! command fails, saying the key stops only after KV propagation.
+//! `provgate key revoke <key-id>`: stop a key at once, everywhere
+//! (`POST /keys/{id}/revoke`). The edge tells the key's guard first (the
+//! next request anywhere is refused), then writes the record's status.
 
-use super::edge::{self, EdgeUrl};
-use super::{keys, store, Emit, Local, Target};
-use crate::core::record::Status;
+use super::api::Api;
+use super::confirm::Yes;
+use super::edge::EdgeArgs;
+use super::fail::Fail;
+use super::{output, parse};
 use clap::Args;
 
 #[derive(Args)]
+#[command(after_help = crate::api_env_help!())]
 pub struct RevokeArgs {
     #[command(flatten)]
-    target: Target,
-    #[command(flatten)]
-    local: Local,
+    edge: EdgeArgs,
     /// The key's id (`key_…`).
+    #[arg(value_parser = parse::KeyIdParser)]
     key_id: String,
     #[command(flatten)]
-    edge: EdgeUrl,
+    yes: Yes,
+    /// The API's KeyView after revocation, as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
-pub fn run(args: RevokeArgs) -> Result<(), String> {
-    let kv = store(args.target.remote, &args.local);
-    let keys::Stored { index, mut record } = keys::load(&kv, &args.key_id)?;
-    let key_id = record.key_id.clone();
-    record.status = Status::Revoked;
-    if let Some(Emit::Json) = args.target.emit {
-        // For pipelines that write KV themselves; the edge's guard is not told.
-        println!("{}", keys::bulk_json(&[(index.record, record.encode())]));
-        eprintln!("{key_id}: write this entry to revoke it (within KV propagation); `provgate key revoke --remote` also stops it at the edge at once");
-        return Ok(());
+pub fn run(args: RevokeArgs) -> Result<(), Fail> {
+    let api = Api::connect(&args.edge)?;
+    args.yes.confirm("key revoke", || format!("Revoke {}? Every request with it is refused from now on; this cannot be undone.", named(&api, &args.key_id)))?;
+    let view = api.send("key revoke", "POST", &format!("/keys/{}/revoke", args.key_id), &[], None)?;
+    if args.json {
+        return output::json(&view);
     }
+    println!("revoked {}: refused at the edge from now on, everywhere", args.key_id);
+    Ok(())
+}
 
-    let edge_url = args.edge.resolve(args.target.remote)?;
-    let told_edge = edge::post(&edge_url, "revoke", &serde_json::json!({ "key_id": key_id.as_str() })).map(|_| ());
-    kv.put(&index.record, &record.encode())?;
-    match told_edge {
-        Ok(()) => {
-            println!("revoked {key_id}: refused at the edge now, and in the KV record");
-            Ok(())
+/// "key_… (label, tenant T)" for a confirmation question; the id alone if
+/// the token may not read the key.
+pub fn named(api: &Api, key_id: &str) -> String {
+    match api.get("key show", &format!("/keys/{key_id}"), &[]) {
+        Ok(a) => {
+            let r = &a["record"];
+            let tenant = r["tenant"].as_str().map(|t| format!(", tenant {t}")).unwrap_or_default();
+            format!("{key_id} ({}{tenant}, {})", output::text(r, "label"), output::text(&a, "status"))
         }
-        Err(e) => Err(format!(
-            "the KV record of {key_id} says revoked, but the edge could not be told ({e}): \
-             the key stops only when KV propagates (up to about 60 s). Retry to stop it at once."
-        )),
+        Err(_) => key_id.to_owned(),
     }
 }

@@ -1,92 +1,80 @@
-//! `provgate key usage <key-id>` and `provgate key usage --stale 30d`: what
-//! each key's guard saw — when and from where the key was used and how its
-//! requests ended — read through the edge's admin route.
+//! `provgate key usage <key-id>` (`GET /keys/{id}/usage`): when and from
+//! where a key was used and how its requests ended, as its guard saw it;
+//! `provgate key usage --stale 30d` (`GET /usage/stale`): the keys not
+//! revoked and unused that long, candidates to revoke. A key the report
+//! cannot read is named, never dropped, and makes the command fail.
 
-use super::edge::{self, EdgeUrl};
-use super::list::text;
-use super::{keys, store, Local, Where};
-use crate::core::record::Status;
-use crate::core::time::parse_duration;
-use crate::core::usage::is_stale;
-use crate::core::UnixMillis;
+use super::api::Api;
+use super::edge::EdgeArgs;
+use super::fail::{failed, Fail};
+use super::output::{self, text, when};
+use super::page::{self, Paging};
+use super::parse;
 use clap::Args;
-use serde_json::{json, Value};
-use std::collections::BTreeMap;
-use std::time::Duration;
+use serde_json::Value;
 
 #[derive(Args)]
+#[command(after_help = crate::api_env_help!())]
 pub struct UsageArgs {
     #[command(flatten)]
-    target: Where,
-    #[command(flatten)]
-    local: Local,
-    #[command(flatten)]
-    edge: EdgeUrl,
+    edge: EdgeArgs,
     /// The key's id (`key_…`); omit it with --stale.
-    #[arg(required_unless_present = "stale", conflicts_with = "stale")]
+    #[arg(value_parser = parse::KeyIdParser, required_unless_present = "stale", conflicts_with = "stale")]
     key_id: Option<String>,
-    /// List the keys not revoked and unused for at least this long (e.g. 30d): candidates to revoke.
-    #[arg(long, value_parser = stale_duration)]
-    stale: Option<Duration>,
-    /// JSON instead of text.
+    /// List the keys not revoked and unused for at least this long (e.g. 30d).
+    #[arg(long, value_name = "DURATION", value_parser = parse::positive_duration)]
+    stale: Option<String>,
+    /// With --stale: only this tenant's keys.
+    #[arg(long, value_parser = parse::tenant, requires = "stale")]
+    tenant: Option<String>,
+    #[command(flatten)]
+    paging: Paging,
+    /// One JSON document: the API's KeyUsage, or its StaleReport with every page.
     #[arg(long)]
     json: bool,
 }
 
-fn stale_duration(text: &str) -> Result<Duration, String> {
-    parse_duration(text).ok_or_else(|| format!("{text:?} is not a duration such as 30d, 12h or 90m"))
-}
-
-pub fn run(args: UsageArgs) -> Result<(), String> {
-    let edge_url = args.edge.resolve(args.target.remote)?;
-    let kv = store(args.target.remote, &args.local);
-    match (args.stale, args.key_id) {
-        (Some(unused_for), _) => stale(&kv, &edge_url, unused_for, args.json),
-        (None, Some(key_id)) => one(&kv, &edge_url, &key_id, args.json),
-        (None, None) => Err("give a key id or --stale".into()),
+pub fn run(args: UsageArgs) -> Result<(), Fail> {
+    let api = Api::connect(&args.edge)?;
+    match (&args.stale, &args.key_id) {
+        (Some(unused_for), _) => stale(&api, unused_for, &args),
+        (None, Some(key_id)) => one(&api, key_id, args.json),
+        (None, None) => unreachable!("clap requires a key id or --stale"),
     }
 }
 
-/// Usage of many keys, by id (asked 100 at a time); `None` where a guard could not answer.
-pub fn fetch(edge_url: &str, ids: &[&str]) -> Result<BTreeMap<String, Option<Value>>, String> {
-    let mut all = BTreeMap::new();
-    for batch in ids.chunks(100) {
-        let answer = edge::post(edge_url, "usage", &json!({ "key_ids": batch }))?;
-        for id in batch {
-            let usage = answer["usage"].get(*id).filter(|v| !v.is_null()).cloned();
-            all.insert((*id).to_owned(), usage);
-        }
-    }
-    Ok(all)
-}
-
-fn one(kv: &super::wrangler::Store, edge_url: &str, key_id: &str, as_json: bool) -> Result<(), String> {
-    let stored = keys::load(kv, key_id)?;
-    let id = stored.record.key_id.as_str();
-    let usage = fetch(edge_url, &[id])?.remove(id).flatten().ok_or_else(|| format!("the edge could not read the usage of {id} (its guard did not answer)"))?;
+fn one(api: &Api, key_id: &str, as_json: bool) -> Result<(), Fail> {
+    let answer = api.get("key usage", &format!("/keys/{key_id}/usage"), &[])?;
     if as_json {
-        println!("{}", json!({ "key_id": id, "label": stored.record.label, "usage": usage }));
+        return output::json(&answer);
+    }
+    if answer["never_used"] == Value::Bool(true) || answer["usage"].is_null() {
+        println!("{key_id} has never been used");
+        eprintln!("(from the key's listing summary: a first use is seen there within seconds where the key's guard runs, within a minute elsewhere)");
         return Ok(());
     }
-    println!("{id}  {}", stored.record.label);
-    let when = |field: &str| usage[field].as_str().unwrap_or("never").to_owned();
-    println!("{:<14} {}", "first used:", when("first_used"));
-    println!("{:<14} {}{}", "last used:", when("last_used"), usage.get("last_source").map(from).unwrap_or_default());
-    println!("{:<14} {}", "last allowed:", when("last_allowed"));
+    let usage = &answer["usage"];
+    println!("{key_id}");
+    println!("{:<14} {}", "first used:", when(usage, "first_used"));
+    println!("{:<14} {}{}", "last used:", when(usage, "last_used"), usage.get("last_source").map(from).unwrap_or_default());
+    println!("{:<14} {}", "last allowed:", when(usage, "last_allowed"));
     match (&usage["last_origin_status"], usage["last_origin_at"].as_str()) {
         (Value::Number(status), Some(at)) => println!("{:<14} {status} at {at}", "last origin:"),
         (_, Some(at)) => println!("{:<14} no answer at {at}", "last origin:"),
         _ => println!("{:<14} -", "last origin:"),
     }
+    if answer["revoked_at_edge"] == Value::Bool(true) {
+        println!("{:<14} yes", "revoked:");
+    }
     println!();
-    let columns = [("1h", &usage["windows"]["1h"]), ("24h", &usage["windows"]["24h"]), ("30d", &usage["windows"]["30d"]), ("total", &usage["total"])];
+    let columns = [&usage["windows"]["1h"], &usage["windows"]["24h"], &usage["windows"]["30d"], &usage["total"]];
     println!("{:<20} {:>8} {:>8} {:>8} {:>10}", "OUTCOME", "1H", "24H", "30D", "TOTAL");
-    let mut classes: Vec<&String> = columns.iter().filter_map(|(_, c)| c.as_object()).flat_map(|c| c.keys()).collect();
+    let mut classes: Vec<&String> = columns.iter().filter_map(|c| c.as_object()).flat_map(|c| c.keys()).collect();
     classes.sort();
     classes.dedup();
     for class in classes {
         let n = |c: &Value| c[class.as_str()].as_u64().unwrap_or(0);
-        println!("{class:<20} {:>8} {:>8} {:>8} {:>10}", n(columns[0].1), n(columns[1].1), n(columns[2].1), n(columns[3].1));
+        println!("{class:<20} {:>8} {:>8} {:>8} {:>10}", n(columns[0]), n(columns[1]), n(columns[2]), n(columns[3]));
     }
     if let Some(sources) = usage["sources"].as_array().filter(|s| !s.is_empty()) {
         println!("\n{:<40} {:<8} {:<10} {:<21} {:<21} REQUESTS", "ADDRESS", "COUNTRY", "ASN", "FIRST SEEN", "LAST SEEN");
@@ -110,35 +98,40 @@ fn from(source: &Value) -> String {
     }
 }
 
-fn stale(kv: &super::wrangler::Store, edge_url: &str, unused_for: Duration, as_json: bool) -> Result<(), String> {
-    let now = keys::now();
-    let loaded: Vec<keys::Stored> = keys::load_all(kv)?.into_iter().filter_map(|(_, k)| k.ok()).filter(|k| k.record.status != Status::Revoked).collect();
-    let ids: Vec<&str> = loaded.iter().map(|k| k.record.key_id.as_str()).collect();
-    let usage = fetch(edge_url, &ids)?;
-    let mut unknown = Vec::new();
-    if !as_json {
-        println!("{:<22} {:<21} {:<21} LABEL", "KEY ID", "LAST USED", "CREATED");
+fn stale(api: &Api, unused_for: &str, args: &UsageArgs) -> Result<(), Fail> {
+    let mut query = vec![("unused_for", unused_for.to_owned())];
+    if let Some(t) = &args.tenant {
+        query.push(("tenant", t.clone()));
     }
-    for key in &loaded {
-        let id = key.record.key_id.as_str();
-        let Some(Some(report)) = usage.get(id) else {
-            unknown.push(id);
-            continue;
-        };
-        let last_used = report["last_used"].as_str().and_then(UnixMillis::parse_rfc3339);
-        if !is_stale(last_used, key.record.created_at, now, unused_for) {
-            continue;
+    let report = page::all(api, "key usage --stale", "/usage/stale", &query, &args.paging)?;
+    if args.json {
+        output::json(&report)?;
+    } else {
+        println!("{:<22} {:<14} {:<16} {:<21} {:<21} LABEL", "KEY ID", "STATUS", "TENANT", "LAST USED", "CREATED");
+        for item in report["items"].as_array().into_iter().flatten() {
+            println!(
+                "{:<22} {:<14} {:<16} {:<21} {:<21} {}",
+                text(item, "key_id"),
+                text(item, "status"),
+                text(item, "tenant"),
+                when(item, "last_used_at"),
+                text(item, "created_at"),
+                text(item, "label")
+            );
         }
-        let last = last_used.map_or("never".to_owned(), UnixMillis::to_rfc3339);
-        if as_json {
-            println!("{}", json!({ "key_id": id, "label": key.record.label, "last_used": last_used, "created_at": key.record.created_at }));
-        } else {
-            println!("{id:<22} {last:<21} {:<21} {}", key.record.created_at.to_rfc3339(), key.record.label);
+        for error in report["errors"].as_array().into_iter().flatten() {
+            println!("{:<22} {:<14} {}", text(error, "key_id"), text(error, "problem"), text(error, "detail"));
         }
+        page::note_more(&report, "keys");
     }
-    if unknown.is_empty() {
+    let unread: Vec<String> = report["errors"].as_array().into_iter().flatten().map(|e| text(e, "key_id")).collect();
+    if unread.is_empty() {
         Ok(())
     } else {
-        Err(format!("the edge could not read the usage of {}: the report leaves them out", unknown.join(", ")))
+        Err(failed(format!(
+            "the report could not read {} ({}): they may be stale too; `provgate key update <id> --repair` rewrites a missing summary",
+            if unread.len() == 1 { "1 key".to_owned() } else { format!("{} keys", unread.len()) },
+            unread.join(", ")
+        )))
     }
 }

@@ -19,6 +19,7 @@ pub mod key;
 pub mod lookup;
 pub mod outcome;
 pub mod parsed;
+pub mod preset;
 pub mod record;
 pub mod relay;
 pub mod record_cache;
