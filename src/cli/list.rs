@@ -3,7 +3,7 @@
 
 use super::edge::EdgeUrl;
 use super::{keys, secrets, store, usage, Local, Where};
-use crate::core::lookup::pepper_id;
+use crate::core::lookup::pepper_matches;
 use crate::core::record::{KeyRecord, Status};
 use clap::Args;
 use serde_json::json;
@@ -36,10 +36,10 @@ pub struct ShowArgs {
 
 /// Which pepper named the record: "current", "previous", or "other".
 fn pepper_state(index_pepper: Option<&str>) -> &'static str {
-    let of = |name: &str| secrets::load(name).ok().map(|p| pepper_id(p.as_bytes()));
+    let named = |stored: &str, name: &str| secrets::load(name).is_ok_and(|p| pepper_matches(stored, p.as_bytes()));
     match index_pepper {
-        Some(p) if Some(p) == of("PEPPER").as_deref() => "current",
-        Some(p) if Some(p) == of("PEPPER_PREVIOUS").as_deref() => "previous",
+        Some(p) if named(p, "PEPPER") => "current",
+        Some(p) if named(p, "PEPPER_PREVIOUS") => "previous",
         _ => "other",
     }
 }
