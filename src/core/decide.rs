@@ -1,7 +1,8 @@
 //! The ordered checks between "a well-formed key" and "forward it".
 //!
 //! Order, cheapest and least revealing first: record found → decodable →
-//! not revoked → inside its validity window → client address allowed →
+//! not revoked → inside its validity window (both: [`status::of`], which
+//! the management API shares) → client address allowed →
 //! scopes cover the request (and, for `/Bulk`, every operation). Each step
 //! either yields what the next one needs or the [`Outcome`] that ends the
 //! request.
@@ -9,7 +10,8 @@
 use super::bulk::BulkOperation;
 use super::gcra::Quota;
 use super::outcome::{KeyRejection, Outcome};
-use super::record::{KeyRecord, Status};
+use super::record::KeyRecord;
+use super::status::{self, KeyStatus};
 use super::scim::ScimRequest;
 use super::scope::missing;
 use super::time::UnixMillis;
@@ -65,14 +67,11 @@ pub fn verify(stored: Option<&[u8]>) -> Result<KeyRecord, Outcome> {
 /// assert_eq!(authorize(&rec, &get, &at(1_000)).err(), Some(Outcome::InvalidKey(KeyRejection::Expired)));
 /// ```
 pub fn authorize(record: &KeyRecord, request: &ScimRequest, ctx: &Context<'_>) -> Result<Grant, Outcome> {
-    if record.status == Status::Revoked {
-        return Err(Outcome::InvalidKey(KeyRejection::Revoked));
-    }
-    if record.not_before.is_some_and(|t| ctx.now < t) {
-        return Err(Outcome::InvalidKey(KeyRejection::NotYetValid));
-    }
-    if record.expires_at.is_some_and(|t| ctx.now >= t) {
-        return Err(Outcome::InvalidKey(KeyRejection::Expired));
+    match status::of(record.status, record.not_before, record.expires_at, ctx.now) {
+        KeyStatus::Active => {}
+        KeyStatus::Revoked => return Err(Outcome::InvalidKey(KeyRejection::Revoked)),
+        KeyStatus::NotYetValid => return Err(Outcome::InvalidKey(KeyRejection::NotYetValid)),
+        KeyStatus::Expired => return Err(Outcome::InvalidKey(KeyRejection::Expired)),
     }
     if !record.allow_ips.is_empty() {
         // An allowlisted key from an unknown address is denied: fail closed.
@@ -110,7 +109,7 @@ fn unmap(ip: IpAddr) -> IpAddr {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::{bulk::operations, key::KeyId, record::parse_network, scim::classify, scope::Scope};
+    use crate::core::{bulk::operations, key::KeyId, record::{parse_network, Status}, scim::classify, scope::Scope};
 
     fn record() -> KeyRecord {
         KeyRecord {

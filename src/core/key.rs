@@ -51,29 +51,13 @@ pub enum KeyFormatError {
 impl ProvisioningKey {
     /// Checks the format and checksum of a presented key.
     pub fn parse(presented: &str) -> Result<Self, KeyFormatError> {
-        let bytes = presented.as_bytes();
-        if bytes.len() != KEY_LEN
-            || !presented.starts_with(KEY_PREFIX)
-            || !bytes[KEY_PREFIX.len()..].iter().all(u8::is_ascii_alphanumeric)
-        {
-            return Err(KeyFormatError::Malformed);
-        }
-        let (signed, checksum) = presented.split_at(KEY_LEN - CHECKSUM_LEN);
-        if checksum.as_bytes() != base62_digits(crc32fast::hash(signed.as_bytes())) {
-            return Err(KeyFormatError::BadChecksum);
-        }
-        Ok(Self(presented.to_owned()))
+        check_secret(KEY_PREFIX, presented).map(|()| Self(presented.to_owned()))
     }
 
     /// Makes a new key from a source of random bytes (the CLI passes
     /// the operating system's source; tests pass a deterministic one).
     pub fn generate(fill_random: impl FnMut(&mut [u8])) -> Self {
-        let mut key = String::with_capacity(KEY_LEN);
-        key.push_str(KEY_PREFIX);
-        key.push_str(&random_base62(KEY_BODY_LEN, fill_random));
-        let checksum = base62_u32(crc32fast::hash(key.as_bytes()));
-        key.push_str(&checksum);
-        Self(key)
+        Self(generate_secret(KEY_PREFIX, fill_random))
     }
 
     /// The key's text, for hashing or for printing once at mint time.
@@ -90,15 +74,13 @@ pub struct KeyId(String);
 impl KeyId {
     /// A fresh random key id.
     pub fn generate(fill_random: impl FnMut(&mut [u8])) -> Self {
-        Self(format!("{KEY_ID_PREFIX}{}", random_base62(KEY_ID_BODY_LEN, fill_random)))
+        Self(random_id(KEY_ID_PREFIX, KEY_ID_BODY_LEN, fill_random))
     }
 
     /// Accepts `key_` followed by 1 to 64 base62 characters, so an id read
     /// from storage can never inject anything into a header or log line.
     pub fn parse(text: &str) -> Option<Self> {
-        let body = text.strip_prefix(KEY_ID_PREFIX)?;
-        let valid = (1..=64).contains(&body.len()) && body.bytes().all(|b| b.is_ascii_alphanumeric());
-        valid.then(|| Self(text.to_owned()))
+        is_id(KEY_ID_PREFIX, text).then(|| Self(text.to_owned()))
     }
 
     /// The id's text.
@@ -111,6 +93,43 @@ impl fmt::Display for KeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Checks a secret of this format with its own prefix (`pvk_` for keys,
+/// `pvm_` for management tokens): length, alphabet, then the checksum,
+/// which covers the prefix, so one kind never passes for the other.
+pub fn check_secret(prefix: &str, presented: &str) -> Result<(), KeyFormatError> {
+    let bytes = presented.as_bytes();
+    let len = prefix.len() + KEY_BODY_LEN + CHECKSUM_LEN;
+    if bytes.len() != len || !presented.starts_with(prefix) || !bytes[prefix.len()..].iter().all(u8::is_ascii_alphanumeric) {
+        return Err(KeyFormatError::Malformed);
+    }
+    let (signed, checksum) = presented.split_at(len - CHECKSUM_LEN);
+    if checksum.as_bytes() != base62_digits(crc32fast::hash(signed.as_bytes())) {
+        return Err(KeyFormatError::BadChecksum);
+    }
+    Ok(())
+}
+
+/// A new secret of this format with `prefix`.
+pub fn generate_secret(prefix: &str, fill_random: impl FnMut(&mut [u8])) -> String {
+    let mut secret = String::with_capacity(prefix.len() + KEY_BODY_LEN + CHECKSUM_LEN);
+    secret.push_str(prefix);
+    secret.push_str(&random_base62(KEY_BODY_LEN, fill_random));
+    let checksum = base62_u32(crc32fast::hash(secret.as_bytes()));
+    secret.push_str(&checksum);
+    secret
+}
+
+/// `prefix` + `body_len` base62 characters, for public ids (`key_…`, `tok_…`).
+pub fn random_id(prefix: &str, body_len: usize, fill_random: impl FnMut(&mut [u8])) -> String {
+    format!("{prefix}{}", random_base62(body_len, fill_random))
+}
+
+/// Whether `text` is `prefix` + 1 to 64 base62 characters: an id read from
+/// storage or a path can then never inject anything into a header or log.
+pub fn is_id(prefix: &str, text: &str) -> bool {
+    text.strip_prefix(prefix).is_some_and(|body| (1..=64).contains(&body.len()) && body.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// Uniform base62 characters by rejection sampling: bytes ≥ 248 (= 4 × 62)

@@ -32,10 +32,34 @@ pub struct IndexEntry {
     pub pepper: Option<String>,
 }
 
-/// A short public name of a pepper: the first 8 hex digits of its SHA-256.
+/// A short public name of a pepper: the first 16 hex digits of its
+/// SHA-256. Published as `PEPPER_ID`, it lets the edge (at start) and the
+/// offline mint check that they hold the pepper production uses.
 pub fn pepper_id(pepper: &[u8]) -> String {
     use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(pepper))[..8].to_owned()
+    hex::encode(sha2::Sha256::digest(pepper))[..16].to_owned()
+}
+
+/// Whether a stored pepper id names `pepper`. Index entries written before
+/// ids had 16 digits hold 8, the same digits' prefix.
+pub fn pepper_matches(stored_id: &str, pepper: &[u8]) -> bool {
+    stored_id.len() >= 8 && pepper_id(pepper).starts_with(stored_id)
+}
+
+/// Prefix of the entries that list one tenant's keys:
+/// `tenant:<tenant>:<key id>` → `""`, with the key's summary as metadata.
+pub const TENANT_PREFIX: &str = "tenant:";
+
+/// The tenant entry name of a key.
+pub fn tenant_entry(tenant: &str, key_id: &str) -> String {
+    format!("{TENANT_PREFIX}{tenant}:{key_id}")
+}
+
+/// HMAC-SHA256(pepper, text) in lowercase hex.
+pub fn hmac_hex(pepper: &[u8], text: &str) -> String {
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(pepper).expect("HMAC accepts any key length");
+    mac.update(text.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 /// The KV entry name of a key's record under a given pepper.
@@ -83,5 +107,15 @@ mod tests {
         };
         let key = ProvisioningKey::parse(field("key ")).ok().expect("fixture key is well-formed");
         assert_eq!(record_name(b"test-pepper", &key), field("record_name "));
+        assert_eq!(format!("hash:{}", hmac_hex(b"test-pepper", key.expose())), field("record_name "));
+    }
+
+    #[test]
+    fn pepper_ids_and_their_legacy_prefix() {
+        let id = pepper_id(b"pepper");
+        assert_eq!(id.len(), 16);
+        assert!(pepper_matches(&id, b"pepper") && pepper_matches(&id[..8], b"pepper"));
+        assert!(!pepper_matches(&id, b"other") && !pepper_matches("", b"pepper") && !pepper_matches(&id[..4], b"pepper"));
+        assert_eq!(tenant_entry("acme", "key_1"), "tenant:acme:key_1");
     }
 }

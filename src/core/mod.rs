@@ -7,6 +7,7 @@
 
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod audit;
 pub mod bulk;
 pub mod credential;
@@ -26,6 +27,7 @@ pub mod record_cache;
 pub mod scim;
 pub mod scope;
 pub mod sign;
+pub mod status;
 pub mod time;
 pub mod usage;
 
