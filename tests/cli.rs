@@ -2,6 +2,7 @@
 //! reads from the environment and `.dev.vars`, what it sends, and the
 //! offline `key mint --emit json` (a KV entry the Worker will accept).
 //! Its calls to a real edge are tested end to end (tests/e2e/lifecycle.test.mjs).
+use provgate::core::api::summary::Summary;
 use provgate::core::{key::ProvisioningKey, lookup::pepper_id, lookup::record_name, record::Status, KeyRecord};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -59,13 +60,19 @@ fn emitted_entry_names_the_keys_hash_and_holds_a_valid_record() {
 
     let entries: serde_json::Value = serde_json::from_str(&stdout).unwrap();
     let key = ProvisioningKey::parse(key_text).ok().expect("minted key parses");
-    // The index entry comes first (the write order), then the record.
+    // The API's write order: the index, the tenant's entry, then the record.
     assert_eq!(entries[0]["key"], format!("id:{key_id}"));
     let index: serde_json::Value = serde_json::from_str(entries[0]["value"].as_str().unwrap()).unwrap();
-    assert_eq!(index["record"], entries[1]["key"]);
+    assert_eq!(index["record"], entries[2]["key"]);
     assert_eq!(index["pepper"], pepper_id(PEPPER.as_bytes()));
-    assert_eq!(entries[1]["key"], record_name(PEPPER.as_bytes(), &key));
-    let record = KeyRecord::decode(entries[1]["value"].as_str().unwrap().as_bytes()).unwrap();
+    assert_eq!(entries[1]["key"], format!("tenant:acme:{key_id}"));
+    assert_eq!(entries[1]["value"], "");
+    assert_eq!(entries[2]["key"], record_name(PEPPER.as_bytes(), &key));
+    let record = KeyRecord::decode(entries[2]["value"].as_str().unwrap().as_bytes()).unwrap();
+    // Both listing entries carry the summary the API's listing reads.
+    let summary = Summary::from_json(&entries[0]["metadata"]).expect("a summary");
+    assert_eq!(summary, Summary::of(&record, Some(&pepper_id(PEPPER.as_bytes())), None));
+    assert_eq!(entries[1]["metadata"], entries[0]["metadata"]);
     assert_eq!(record.key_id.as_str(), key_id);
     assert_eq!(record.label, "Okta prod");
     assert_eq!(record.tenant.as_deref(), Some("acme"));
@@ -81,6 +88,7 @@ fn a_preset_sets_the_keys_quota() {
     let out = emit(&["--label", "Entra", "--scopes", "users:read", "--preset", "entra"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let entries: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(entries.as_array().unwrap().len(), 2, "no tenant, no tenant entry");
     let record = KeyRecord::decode(entries[1]["value"].as_str().unwrap().as_bytes()).unwrap();
     let entra = provgate::core::preset::named("entra").unwrap();
     assert_eq!((record.rate_per_minute, record.burst), (Some(entra.rate_per_minute.get()), Some(entra.burst.get())));

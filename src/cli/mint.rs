@@ -18,7 +18,7 @@ pub struct MintArgs {
     #[command(flatten)]
     edge: EdgeArgs,
     /// What the key is for, e.g. "Okta production".
-    #[arg(long)]
+    #[arg(long, value_parser = parse::label)]
     pub label: String,
     /// The customer tenant the key belongs to (a tenant-restricted token implies its own).
     #[arg(long, value_parser = parse::tenant)]

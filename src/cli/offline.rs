@@ -5,17 +5,21 @@
 //! `[vars]`) before printing anything: a key hashed under another pepper
 //! (a dev one) would be unknown at that edge.
 //!
-//! Entry order is the write order: the index (`id:`) first, then the
-//! record (`hash:`); a pipeline that stops in between leaves an index that
-//! points at nothing (listed as incomplete), never a working key no id reaches.
+//! The entries are those the API's mint writes, in its write order: the
+//! index (`id:`, with the key's listing summary as KV metadata), the
+//! tenant's entry (`tenant:`), then the record (`hash:`) last; a pipeline
+//! that stops midway leaves an index that points at nothing (listed as
+//! incomplete), never a working key no id reaches.
 
 use super::fail::{failed, usage, Fail};
 use super::mint::MintArgs;
 use crate::core::key::{KeyId, ProvisioningKey};
-use crate::core::lookup::{index_name, pepper_id, record_name, IndexEntry};
+use crate::core::api::summary::Summary;
+use crate::core::lookup::{index_name, pepper_id, record_name, tenant_entry, IndexEntry};
 use crate::core::record::{parse_network, KeyRecord, Status};
 use crate::core::scope::Scope;
 use crate::core::UnixMillis;
+use serde_json::json;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub fn emit(args: &MintArgs) -> Result<(), Fail> {
@@ -58,11 +62,14 @@ pub fn emit(args: &MintArgs) -> Result<(), Fail> {
         rotated_from: None,
     };
     let name = record_name(pepper.as_bytes(), &key);
+    let summary = Summary::of(&record, Some(&ours), None).to_json();
     let index = IndexEntry { v: 1, record: name.clone(), pepper: Some(ours) };
-    let entries = serde_json::json!([
-        { "key": index_name(record.key_id.as_str()), "value": serde_json::to_string(&index).expect("an index serialises") },
-        { "key": name, "value": record.encode() },
-    ]);
+    let mut entries = vec![json!({ "key": index_name(record.key_id.as_str()), "value": serde_json::to_string(&index).expect("an index serialises"), "metadata": summary })];
+    if let Some(tenant) = &record.tenant {
+        entries.push(json!({ "key": tenant_entry(tenant, record.key_id.as_str()), "value": "", "metadata": summary }));
+    }
+    entries.push(json!({ "key": name, "value": record.encode() }));
+    let entries = serde_json::Value::Array(entries);
     println!("{entries}");
     // stdout is the pipeline's; the key goes to the operator only.
     eprintln!("key id: {}\nkey:    {}", record.key_id, key.expose());

@@ -1,19 +1,20 @@
 //! Value parsers for the command line: a bad value is refused by clap
-//! (exit 2) before anything is sent, in the grammar the API itself takes,
-//! so a value the CLI accepts is one the edge will too.
+//! (exit 2) before anything is sent, by the functions the API itself reads
+//! its fields with (`core::api`), so a value the CLI accepts is one the
+//! edge will too.
 
+use crate::core::api::actor::TokenScope;
+use crate::core::api::{fields, idempotency};
 use crate::core::key::{KeyId, KEY_ID_PREFIX, KEY_PREFIX};
 use crate::core::record::{parse_network, valid_tenant};
 use crate::core::scope::Scope;
 use crate::core::UnixMillis;
 use clap::builder::TypedValueParser;
 use clap::error::ErrorKind;
+use serde_json::Value;
 use std::ffi::OsStr;
 use std::net::IpAddr;
 use url::Url;
-
-/// The scopes a management token may hold.
-pub const TOKEN_SCOPES: [&str; 5] = ["keys:read", "keys:write", "keys:revoke", "usage:read", "tokens:admin"];
 
 /// Prefix of management tokens (the API's credentials).
 pub const TOKEN_PREFIX: &str = "pvm_";
@@ -22,39 +23,28 @@ pub const TOKEN_ID_PREFIX: &str = "tok_";
 
 /// `90d`, `24h`, `0s`: a number (up to six digits) and one unit of `s m h d w`.
 pub fn duration(text: &str) -> Result<String, String> {
-    let (digits, unit) = text.split_at(text.len().saturating_sub(1));
-    let valid = (1..=6).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && matches!(unit, "s" | "m" | "h" | "d" | "w");
-    valid.then(|| text.to_owned()).ok_or_else(|| "expected a number and a unit (s, m, h, d or w), e.g. 90d, 24h, 30m".into())
+    fields::duration(text).map(|_| text.to_owned()).ok_or_else(|| "expected a number and a unit (s, m, h, d or w), e.g. 90d, 24h, 30m".into())
 }
 
 /// A duration that is not zero.
 pub fn positive_duration(text: &str) -> Result<String, String> {
     let d = duration(text)?;
-    if d[..d.len() - 1].bytes().all(|b| b == b'0') {
-        return Err("must not be zero (e.g. 30d)".into());
-    }
-    Ok(d)
+    fields::positive_duration(&d).map(|_| d).ok_or_else(|| "must not be zero (e.g. 30d)".into())
 }
 
-/// The length of a duration accepted by [`duration`].
+/// The length of a duration accepted by [`duration`], in milliseconds.
 pub fn duration_millis(text: &str) -> u64 {
-    let (digits, unit) = text.split_at(text.len() - 1);
-    let n: u64 = digits.parse().unwrap_or(0);
-    let unit_ms = match unit {
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => 7 * 86_400_000,
-    };
-    n * unit_ms
+    fields::duration(text).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// A label: 1 to 256 characters.
+pub fn label(text: &str) -> Result<String, String> {
+    fields::label(&Value::from(text)).map_err(|e| format!("expected {e}"))
 }
 
 /// An RFC 3339 timestamp in UTC, rewritten as the API stores it.
 pub fn timestamp(text: &str) -> Result<String, String> {
-    UnixMillis::parse_rfc3339(text)
-        .map(UnixMillis::to_rfc3339_exact)
-        .ok_or_else(|| "expected an RFC 3339 time in UTC, e.g. 2027-01-31T00:00:00Z".into())
+    fields::timestamp(&Value::from(text)).map(UnixMillis::to_rfc3339_exact).map_err(|_| "expected an RFC 3339 time in UTC, e.g. 2027-01-31T00:00:00Z".into())
 }
 
 /// A CIDR or a single address, as the edge will store it (`10.0.0.1` → `10.0.0.1/32`).
@@ -69,8 +59,8 @@ pub fn scope(text: &str) -> Result<String, String> {
 
 /// A management token scope.
 pub fn token_scope(text: &str) -> Result<String, String> {
-    let text = text.trim();
-    TOKEN_SCOPES.contains(&text).then(|| text.to_owned()).ok_or_else(|| format!("expected one of {}", TOKEN_SCOPES.join(", ")))
+    let names: Vec<&str> = TokenScope::ALL.iter().map(|s| s.name()).collect();
+    TokenScope::parse(text.trim()).map(|s| s.name().to_owned()).ok_or_else(|| format!("expected one of {}", names.join(", ")))
 }
 
 /// A tenant: a letter or digit, then letters, digits and `._-`, at most 128.
@@ -96,8 +86,7 @@ pub fn metadata_name(name: &str) -> Result<String, String> {
 
 /// An `Idempotency-Key`: 1 to 255 printable ASCII characters.
 pub fn idempotency_key(text: &str) -> Result<String, String> {
-    let valid = (1..=255).contains(&text.len()) && text.bytes().all(|b| (0x20..=0x7e).contains(&b));
-    valid.then(|| text.to_owned()).ok_or_else(|| "expected 1 to 255 printable ASCII characters (e.g. a UUID)".into())
+    idempotency::valid_key(text).then(|| text.to_owned()).ok_or_else(|| "expected 1 to 255 printable ASCII characters (e.g. a UUID)".into())
 }
 
 /// A quota preset's name, checked against the core's presets.

@@ -24,7 +24,7 @@ pub struct RotateArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse::duration)]
     grace: Option<String>,
     /// A label for the new key (default: the old one's).
-    #[arg(long)]
+    #[arg(long, value_parser = parse::label)]
     label: Option<String>,
     /// A retried rotation with the same key never makes a second new key.
     #[arg(long, value_name = "KEY", value_parser = parse::idempotency_key)]

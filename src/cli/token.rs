@@ -30,7 +30,7 @@ pub struct MintArgs {
     #[command(flatten)]
     edge: EdgeArgs,
     /// What the token is for, e.g. "admin UI for acme".
-    #[arg(long)]
+    #[arg(long, value_parser = parse::label)]
     label: String,
     /// Comma-separated: keys:read, keys:write, keys:revoke, usage:read, tokens:admin.
     #[arg(long, required = true, value_delimiter = ',', value_parser = parse::token_scope)]

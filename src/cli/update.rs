@@ -21,7 +21,7 @@ pub struct UpdateArgs {
     #[arg(value_parser = parse::KeyIdParser)]
     key_id: String,
     /// A new label.
-    #[arg(long)]
+    #[arg(long, value_parser = parse::label)]
     label: Option<String>,
     /// The new scopes, comma-separated (replaces the old ones).
     #[arg(long, value_delimiter = ',', value_parser = parse::scope)]

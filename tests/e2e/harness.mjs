@@ -5,7 +5,9 @@ import { before, after } from "node:test";
 import { spawn, spawnSync } from "node:child_process";
 import { createServer, request as httpRequest } from "node:http";
 import { createConnection } from "node:net";
-import { randomBytes } from "node:crypto";
+import { randomBytes, createHash } from "node:crypto";
+import { mkdtempSync, rmSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { once } from "node:events";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +18,8 @@ const CLI = path.join(ROOT, "target/debug/provgate");
 const PYTHON = path.join(ROOT, ".venv/bin/python");
 
 export const randomSecret = () => randomBytes(24).toString("hex");
+/** A pepper's published fingerprint (PEPPER_ID): the first 16 hex digits of its SHA-256, as core::lookup::pepper_id. */
+export const pepperId = (pepper) => createHash("sha256").update(pepper).digest("hex").slice(0, 16);
 /** The edge's default signing secret in tests; origins that verify use it too. */
 export const SIGNING_SECRET = randomSecret();
 leaks.secret("signing secret", SIGNING_SECRET);
@@ -183,29 +187,43 @@ export async function startEdge({ originUrl, originAuthorization, pepper, kv = t
 }
 
 /**
- * Mints a key with the real CLI (`--emit json`) and seeds its record.
- * `edit(record)` may change the record before it is stored.
+ * Mints a key with the real CLI offline (`--emit json`, checked against the
+ * pepper's PEPPER_ID) and seeds its entries as `wrangler kv bulk put` would.
+ * `edit(record)` may change the record before it is stored (its listing
+ * summary is then left out, as for an entry written by hand).
  */
 export async function mintKey(edge, pepper, { label = "test", tenant, scopes = "*", expires, allowIp, edit } = {}) {
   const args = ["key", "mint", "--emit", "json", "--label", label, "--scopes", scopes];
   if (allowIp) args.push("--allow-ip", allowIp);
   if (tenant) args.push("--tenant", tenant);
   if (expires) args.push("--expires", expires);
-  const run = spawnSync(CLI, args, { env: { ...process.env, PEPPER: pepper }, encoding: "utf8" });
+  const env = { PEPPER: pepper, PEPPER_ID: pepperId(pepper) };
+  const run = spawnSync(CLI, args, { cwd: CLI_DIR, env: { ...cliEnv(), ...env }, encoding: "utf8" });
   if (run.status !== 0) throw new Error(`provgate key mint failed: ${run.stderr}`);
-  scanCliOutput(args, run.stdout + run.stderr, { PEPPER: pepper });
+  scanCliOutput(args, run.stdout + run.stderr, env);
   const entries = JSON.parse(run.stdout);
   const entry = entries.find((e) => e.key.startsWith("hash:"));
-  const index = entries.find((e) => e.key.startsWith("id:"));
   const key = run.stderr.match(/key:\s+(pvk_\S+)/)[1];
   const keyId = run.stderr.match(/key id:\s+(key_\S+)/)[1];
   let record = JSON.parse(entry.value);
   if (edit) record = edit(record) ?? record;
   if (edge?.kv) {
-    await edge.kv.put(index.key, index.value);
+    for (const e of entries.filter((e) => e !== entry)) await edge.kv.put(e.key, e.value, edit ? {} : { metadata: e.metadata });
     await edge.kv.put(entry.key, JSON.stringify(record));
   }
   return { key, keyId, name: entry.key, record };
+}
+
+/** The CLI runs from a directory of its own, not the repository: it must work from anywhere. */
+export const CLI_DIR = mkdtempSync(path.join(tmpdir(), "provgate-cli-cwd-"));
+process.on("exit", () => rmSync(CLI_DIR, { recursive: true, force: true }));
+
+/** The environment the CLI runs in: this one without any of its own variables, and no wrangler on PATH. */
+function cliEnv() {
+  const env = { ...process.env };
+  for (const name of ["PROVGATE_EDGE_URL", "PROVGATE_TOKEN", "PROVGATE_DEV_VARS", "PROVGATE_LOCAL_PORT", "PROVGATE_KEY", "PEPPER", "PEPPER_ID"]) delete env[name];
+  env.PATH = (env.PATH ?? "").split(path.delimiter).filter((dir) => dir && !existsSync(path.join(dir, "wrangler"))).join(path.delimiter);
+  return env;
 }
 
 /** A request with full control of headers (node:http, not fetch). */
@@ -231,11 +249,14 @@ export function raw(url, { method = "GET", headers = {}, body } = {}) {
 
 /**
  * Runs the provgate CLI asynchronously, so that this process's event loop
- * (and the sockets of any origin it serves) keeps running meanwhile.
+ * (and the sockets of any origin it serves) keeps running meanwhile; from
+ * `cwd` (default: a temporary directory, not the repository), with no
+ * wrangler on PATH and stdin not a terminal. Resolves `{ status, stdout,
+ * stderr, out, json() }`.
  */
-export function runCli(args, env = {}) {
+export function runCli(args, env = {}, { cwd = CLI_DIR } = {}) {
   return new Promise((resolve, reject) => {
-    const child = spawn(CLI, args, { cwd: ROOT, env: { ...process.env, ...env } });
+    const child = spawn(CLI, args, { cwd, env: { ...cliEnv(), ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -248,7 +269,7 @@ export function runCli(args, env = {}) {
       } catch (leak) {
         return reject(leak);
       }
-      resolve({ status, stdout, stderr, out: stdout + stderr });
+      resolve({ status, stdout, stderr, out: stdout + stderr, json: () => JSON.parse(stdout) });
     });
   });
 }

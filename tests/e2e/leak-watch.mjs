@@ -5,7 +5,7 @@
 // the end of the file against everything registered by then. A suite gets
 // all of this by using the harness.
 import { after } from "node:test";
-import { createLeakRegistry, assertNoLeaks, withoutShownKeys } from "./leaks.mjs";
+import { createLeakRegistry, assertNoLeaks, withoutShownSecrets, secretShapes } from "./leaks.mjs";
 
 export const leaks = createLeakRegistry();
 
@@ -20,6 +20,9 @@ const SECRET_NAMES = {
   ORIGIN_SIGNING_SECRET_PREVIOUS: "previous signing secret",
   ORIGIN_AUTHORIZATION: "origin credential",
   ADMIN_TOKEN: "admin token",
+  ROOT_TOKEN: "root token",
+  PROVGATE_TOKEN: "management token",
+  PROVGATE_KEY: "minted key",
 };
 
 /** Registers the secrets among Worker bindings or environment variables. */
@@ -59,16 +62,20 @@ export function scanNowAndAtEnd(scan) {
 
 /**
  * The CLI's output must not show a pepper, the origin credential, a signing
- * secret, the admin token or any key, with one deliberate exception: the
- * `key:` line of `key mint` / `key rotate`, the one place a new key is
- * shown (once, to the operator). That line is cut out, its key registered,
- * and the rest scanned, so a key anywhere else in the output is caught.
+ * secret, a root or management token or any key, with one deliberate
+ * exception: the secret that `key mint`, `key rotate` and `token mint`
+ * create, shown once on their `key:`/`token:` line or in their JSON
+ * answer. That secret is cut out and registered, and the rest scanned —
+ * for every registered secret and for anything shaped like a key or token —
+ * so a key anywhere else, or in any other command's output, is caught.
  */
 export function scanCliOutput(args, output, env) {
   registerSecrets(env);
-  const { keys, rest } = withoutShownKeys(output);
-  for (const key of keys) leaks.secret("minted key", key);
-  assertNoLeaks(leaks.scanText(rest, `the output of provgate ${args.slice(0, 2).join(" ")}`));
+  const command = args.slice(0, 2).join(" ");
+  const { kind, shown, rest } = withoutShownSecrets(output, command);
+  for (const secret of shown) leaks.secret(kind, secret);
+  const where = `the output of provgate ${command}`;
+  assertNoLeaks([...leaks.scanText(rest, where), ...secretShapes(rest, where)]);
 }
 
 if (underTest) {

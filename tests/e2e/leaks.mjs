@@ -36,17 +36,43 @@ function describeLogLine({ level, message }) {
   return `a log line at level ${level} that is not an audit line`;
 }
 
+/** The commands whose output may show the secret they create, and its kind. */
+export const SHOWN_BY = { "key mint": "minted key", "key rotate": "minted key", "token mint": "minted token" };
+/** What a secret of each kind looks like: its label and prefix, and its shape for secret scanners. */
+const SHAPES = {
+  "minted key": { label: "key", prefix: "pvk_", shape: /pvk_[0-9A-Za-z]{49}/ },
+  "minted token": { label: "token", prefix: "pvm_", shape: /pvm_[0-9A-Za-z]{49}/ },
+};
+
 /**
- * The lines of CLI output that show a freshly minted key (`key:    pvk_…`),
- * removed from the text that is scanned, and the keys they show.
+ * The secret `command` ("key mint", …) shows — on its own line
+ * (`key:    pvk_…`, `token:  pvm_…`) or as the `key`/`token` field of its
+ * JSON answer — cut out of its output, with the kind it is; any other
+ * command shows none.
  */
+export function withoutShownSecrets(output, command) {
+  const kind = SHOWN_BY[command];
+  const shown = [];
+  if (!kind) return { kind, shown, rest: output };
+  const { label, prefix } = SHAPES[kind];
+  const cut = (_, secret) => (shown.push(secret), `<${label} shown once>`);
+  const rest = output
+    .replace(new RegExp(`^${label}:\\s+(${prefix}\\S+)[ \\t]*$`, "gm"), (m, secret) => `${label}: ${cut(m, secret)}`)
+    .replace(new RegExp(`"${label}":"(${prefix}[^"]*)"`, "g"), (m, secret) => `"${label}":"${cut(m, secret)}"`);
+  return { kind, shown, rest };
+}
+
+/** The lines of a mint's output that show its key, cut out (see withoutShownSecrets). */
 export function withoutShownKeys(output) {
-  const keys = [];
-  const rest = output.replace(/^key:\s+(pvk_\S+)[ \t]*$/gm, (_, key) => {
-    keys.push(key);
-    return "key: <shown once>";
-  });
-  return { keys, rest };
+  const { shown, rest } = withoutShownSecrets(output, "key mint");
+  return { keys: shown, rest };
+}
+
+/** Findings for text shaped like a key or token, registered or not (what a secret scanner matches). */
+export function secretShapes(text, where) {
+  return Object.entries(SHAPES)
+    .filter(([, { shape }]) => shape.test(text))
+    .map(([kind]) => `text shaped like a ${kind.replace("minted ", "")} in ${where}`);
 }
 
 export function createLeakRegistry() {

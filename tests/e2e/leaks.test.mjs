@@ -5,8 +5,8 @@
 // headers, the CLI's output) fails the suite when it holds a secret.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { createLeakRegistry, withoutShownKeys, assertNoLeaks } from "./leaks.mjs";
-import { startEdge, startRecordingOrigin, startScimOrigin, mintKey, raw, randomSecret, runCli } from "./harness.mjs";
+import { createLeakRegistry, withoutShownKeys, withoutShownSecrets, secretShapes, assertNoLeaks } from "./leaks.mjs";
+import { startEdge, startRecordingOrigin, startScimOrigin, mintKey, raw, randomSecret, runCli, pepperId } from "./harness.mjs";
 
 const auditLine = (fields) =>
   JSON.stringify({ ts: "2026-11-29T09:12:38Z", request_id: "0123456789abcdef01234567", key_id: "key_2pfJhWnE8JdAvhhv", decision: "allow", reason: "forwarded", method: "GET", resource: "users", status: 200, latency_ms: 12, ...fields });
@@ -107,6 +107,22 @@ describe("the scanner", () => {
     assert.deepEqual(leaks.scanText(listed, "the output of provgate key list"), ["minted key in the output of provgate key list"]);
     assert.deepEqual(leaks.scanText(`pepper id: ${secrets.pepper}`, "x"), ["pepper in x"]);
   });
+
+  test("CLI output: only mint and rotate show a key, and token mint a token, on their line or in their JSON", () => {
+    const TOKEN = `pvm_${"T".repeat(49)}`;
+    const json = `{"key_id":"key_2pfJhWnE8JdAvhhv","key":"${KEY}","status":"active"}`;
+    for (const command of ["key mint", "key rotate"]) {
+      assert.deepEqual(withoutShownSecrets(json, command).shown, [KEY], command);
+      assert.deepEqual(secretShapes(withoutShownSecrets(`key:    ${KEY}\n${json}`, command).rest, command), [], command);
+    }
+    assert.deepEqual(withoutShownSecrets(`token:    ${TOKEN}\n`, "token mint"), { kind: "minted token", shown: [TOKEN], rest: "token: <token shown once>\n" });
+    // Any other command shows neither, however it is printed; a key or token shape is a finding even if unregistered.
+    for (const command of ["key list", "key show", "key usage", "token list", "doctor --edge"]) {
+      const { rest } = withoutShownSecrets(`key:    ${KEY}\ntoken:    ${TOKEN}\n${json}`, command);
+      assert.deepEqual(secretShapes(rest, command), [`text shaped like a key in ${command}`, `text shaped like a token in ${command}`]);
+    }
+    assert.deepEqual(secretShapes("key_2pfJhWnE8JdAvhhv tok_2pfJhWnE8JdAvhhv pvk_short", "x"), [], "ids and fragments are not secrets");
+  });
 });
 
 describe("the harness's watch, on the real Worker", () => {
@@ -166,12 +182,12 @@ describe("the harness's watch, on the real Worker", () => {
   test("CLI output holding the pepper fails the run", async () => {
     const pepper = randomSecret();
     // A label is printed back in the record; this one is the pepper.
-    await assert.rejects(runCli(["key", "mint", "--emit", "json", "--label", pepper], { PEPPER: pepper }), (e) => {
+    await assert.rejects(runCli(["key", "mint", "--emit", "json", "--scopes", "*", "--label", pepper], { PEPPER: pepper, PEPPER_ID: pepperId(pepper) }), (e) => {
       assert.match(e.message, /pepper in the output of provgate key mint/);
       assert.ok(!e.message.includes(pepper));
       return true;
     });
-    const clean = await runCli(["key", "mint", "--emit", "json", "--label", "clean"], { PEPPER: pepper });
+    const clean = await runCli(["key", "mint", "--emit", "json", "--scopes", "*", "--label", "clean"], { PEPPER: pepper, PEPPER_ID: pepperId(pepper) });
     assert.equal(clean.status, 0, "the key line alone is not a finding");
   });
 });
