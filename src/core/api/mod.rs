@@ -5,6 +5,7 @@
 //! the KV and Durable Object I/O around these calls.
 
 pub mod actor;
+pub mod diagnostics;
 pub mod fields;
 pub mod idempotency;
 pub mod list;
