@@ -58,7 +58,7 @@ pub fn send(agent: &Agent, method: &str, url: &Url, headers: &[(&str, String)], 
 
 fn describe(e: &ureq::Error) -> String {
     match e {
-        ureq::Error::Timeout(_) => "no answer within 30 s".into(),
+        ureq::Error::Timeout(_) => "no answer in time".into(),
         ureq::Error::HostNotFound => "the host name does not resolve".into(),
         ureq::Error::ConnectionFailed => "the connection was refused".into(),
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => "the connection was refused".into(),

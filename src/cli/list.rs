@@ -80,15 +80,16 @@ pub fn list(args: ListArgs) -> Result<(), Fail> {
     if args.json {
         return output::json(&listing);
     }
-    println!("{:<22} {:<14} {:<16} {:<21} {:<21} LABEL", "KEY ID", "STATUS", "TENANT", "EXPIRES", "LAST USED");
+    println!("{:<22} {:<14} {:<16} {:<21} {:<21} {:<17} LABEL", "KEY ID", "STATUS", "TENANT", "EXPIRES", "LAST USED", "PEPPER");
     for item in listing["items"].as_array().into_iter().flatten() {
         println!(
-            "{:<22} {:<14} {:<16} {:<21} {:<21} {}",
+            "{:<22} {:<14} {:<16} {:<21} {:<21} {:<17} {}",
             text(item, "key_id"),
             text(item, "status"),
             text(item, "tenant"),
             text(item, "expires_at"),
             when(item, "last_used_at"),
+            text(item, "pepper"),
             text(item, "label")
         );
     }

@@ -94,13 +94,26 @@ fn https(setup: &Setup) -> Check {
     let agent = Agent::new_with_config(
         Agent::config_builder().timeout_global(Some(Duration::from_secs(10))).http_status_as_error(false).max_redirects(0).build(),
     );
-    let fix = "turn on Always Use HTTPS for the zone (SSL/TLS → Edge Certificates) or a redirect rule, and HSTS; serve the Worker on a custom domain only (workers_dev = false)";
     match http::send(&agent, "GET", &plain, &[], None) {
+        Err(e) => plain_http(Err(&e), plain.path()),
+        Ok(r) => plain_http(Ok((r.status, r.header("location"))), plain.path()),
+    }
+}
+
+/// What a plain-HTTP request's fate says: refused (or no answer) and
+/// redirected to `https://` pass; any answer served over HTTP fails.
+fn plain_http(sent: Result<(u16, Option<&str>), &str>, path: &str) -> Check {
+    const NAME: &str = "https";
+    match sent {
         Err(e) => Check::pass(NAME, format!("plain HTTP is not served ({e})")),
-        Ok(r) if (300..400).contains(&r.status) && r.header("location").is_some_and(|l| l.starts_with("https://")) => {
-            Check::pass(NAME, format!("plain HTTP is redirected to HTTPS ({})", r.status))
+        Ok((status, Some(location))) if (300..400).contains(&status) && location.starts_with("https://") => {
+            Check::pass(NAME, format!("plain HTTP is redirected to HTTPS ({status})"))
         }
-        Ok(r) => Check::fail(NAME, format!("GET {} over plain HTTP answered {} instead of redirecting to HTTPS", plain.path(), r.status), fix),
+        Ok((status, _)) => Check::fail(
+            NAME,
+            format!("GET {path} over plain HTTP answered {status} instead of redirecting to HTTPS"),
+            "turn on Always Use HTTPS for the zone (SSL/TLS → Edge Certificates) or a redirect rule, and HSTS; serve the Worker on a custom domain only (workers_dev = false)",
+        ),
     }
 }
 
@@ -179,5 +192,25 @@ fn origin_trust(agent: &Agent, setup: &Setup, bearer: Option<String>) -> Check {
         ),
         Some("unreachable") => Check::fail(NAME, format!("the edge cannot reach its origin{detail}"), "check ORIGIN_URL and that the origin is up and accepts connections from Cloudflare"),
         _ => Check::fail(NAME, format!("the origin answered {status} to a signed GET /ServiceProviderConfig{detail}"), "ORIGIN_URL must be the origin's SCIM base URL, and the origin must serve /ServiceProviderConfig"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::doctor::Verdict;
+
+    #[test]
+    fn plain_http_must_be_refused_or_sent_to_https() {
+        let verdict = |sent| plain_http(sent, "/scim/v2/ServiceProviderConfig").result;
+        assert!(verdict(Err("the connection was refused")) == Verdict::Pass);
+        assert!(verdict(Ok((301, Some("https://scim.example.com/scim/v2/ServiceProviderConfig")))) == Verdict::Pass);
+        assert!(verdict(Ok((308, Some("https://scim.example.com/")))) == Verdict::Pass);
+        assert!(verdict(Ok((200, None))) == Verdict::Fail, "served over HTTP");
+        assert!(verdict(Ok((401, None))) == Verdict::Fail, "the edge itself answered over HTTP");
+        assert!(verdict(Ok((301, Some("http://elsewhere.example/")))) == Verdict::Fail, "a redirect that stays on HTTP");
+        assert!(verdict(Ok((302, None))) == Verdict::Fail);
+        let failed = plain_http(Ok((200, None)), "/x");
+        assert!(failed.fix.unwrap().contains("Always Use HTTPS"));
     }
 }

@@ -156,6 +156,7 @@ pub fn key_item(key_id: &str, s: &Summary, now: UnixMillis) -> Value {
         "not_before": time(s.not_before),
         "expires_at": time(s.expires_at),
         "last_used_at": time(s.last_used),
+        "pepper": s.pepper,
     })
 }
 
