@@ -7,6 +7,7 @@
 
 #![deny(missing_docs)]
 
+pub mod alert;
 pub mod audit;
 pub mod bulk;
 pub mod credential;
@@ -19,6 +20,7 @@ pub mod key;
 pub mod lookup;
 pub mod outcome;
 pub mod parsed;
+pub mod preset;
 pub mod record;
 pub mod relay;
 pub mod record_cache;
