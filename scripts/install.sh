@@ -81,13 +81,13 @@ test_tools() {
     say "cargo-fuzz $CARGO_FUZZ_VERSION"
     cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
   fi
-  chromium
+  install_chromium
 }
 
 # The connection doctor's browser test drives Debian's Chromium (a test
 # tool's own browser download cannot work here). CHROMIUM_PATH names
 # another Chromium or Chrome.
-chromium() {
+install_chromium() {
   if [[ -n "${CHROMIUM_PATH:-}" && -x "$CHROMIUM_PATH" ]] || command -v chromium >/dev/null 2>&1; then
     return
   fi

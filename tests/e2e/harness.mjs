@@ -53,6 +53,8 @@ export async function startScimOrigin({ token, signingSecrets = [], maxAge }) {
   const origin = watch({
     url,
     stderr: () => stderr,
+    /** What it received so far: `[{ method, path, headers }]`. */
+    requests: () => [...received],
     async stop() {
       if (!release(origin)) return;
       proc.kill("SIGTERM");
