@@ -78,6 +78,7 @@ bench: install-dev build cli
 	CARGO_TARGET_DIR=target/bench-soft RUSTFLAGS='--cfg sha2_backend="soft"' cargo bench --bench decision -- --warm-up-time 1 --measurement-time 3
 	if command -v valgrind >/dev/null; then bash bench/instructions.sh; else echo "valgrind not installed: instruction counts skipped"; fi
 	node bench/limiter.mjs 2000 8 3
+	node bench/guard-duration.mjs 2000
 	node bench/load.mjs 10 16
 	node bench/startup.mjs 5
 
