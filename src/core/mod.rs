@@ -7,6 +7,7 @@
 
 #![deny(missing_docs)]
 
+pub mod alert;
 pub mod api;
 pub mod audit;
 pub mod bulk;

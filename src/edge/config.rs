@@ -1,6 +1,7 @@
 //! The Worker's settings, read from `[vars]` and secrets once per isolate.
 
 use crate::core::gcra::Quota;
+use crate::core::preset;
 use crate::core::sign::SigningKey;
 use crate::core::Outcome;
 use worker::Env;
@@ -49,7 +50,20 @@ pub struct Config {
     /// How long this isolate reuses a key record it read from KV
     /// (`RECORD_CACHE_TTL_SECONDS`, default 10, at most 300; 0: never).
     pub record_cache_ttl_ms: u64,
+    /// Where alerts are posted (secret `ALERT_WEBHOOK_URL`); none: no alerts.
+    pub alert_webhook_url: Option<String>,
+    /// The same alert (kind and key or address) is sent at most once per
+    /// this window per isolate (`ALERT_DEDUP_SECONDS`, default 300).
+    pub alert_dedup_ms: u64,
+    /// Where new guards are placed (`GUARD_LOCATION_HINT`); none: near their first caller.
+    pub guard_location_hint: Option<&'static str>,
 }
+
+/// The longest `ALERT_DEDUP_SECONDS` accepted: a day.
+const MAX_ALERT_DEDUP_SECONDS: u64 = 86_400;
+
+/// The location hints Durable Objects accept.
+const LOCATION_HINTS: &[&str] = &["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"];
 
 /// The longest `RECORD_CACHE_TTL_SECONDS` accepted: beyond it, a change
 /// written only to KV would wait for the isolate to be recycled.
@@ -124,7 +138,10 @@ impl Config {
                 .collect(),
             public_discovery: number(env, "PUBLIC_DISCOVERY", true)?,
             auth_failure_retry_after: number(env, "AUTH_FAILURE_RETRY_AFTER", 60)?,
-            default_quota: Quota::new(number(env, "RATE_PER_MINUTE", 600)?, number(env, "BURST", 50)?)
+            default_quota: Quota::new(
+                number(env, "RATE_PER_MINUTE", preset::DEFAULT.rate_per_minute.get())?,
+                number(env, "BURST", preset::DEFAULT.burst.get())?,
+            )
                 .ok_or(Outcome::Misconfigured)?,
             limiter_fails_open: match setting(env, "RATE_LIMIT_FAILURE_MODE").as_deref() {
                 None | Some("closed") => false,
@@ -142,6 +159,19 @@ impl Config {
                 .filter(|s| *s <= MAX_RECORD_CACHE_TTL_SECONDS)
                 .ok_or(Outcome::Misconfigured)?
                 * 1000,
+            alert_webhook_url: match setting(env, "ALERT_WEBHOOK_URL") {
+                None => None,
+                Some(url) if url.starts_with("https://") || url.starts_with("http://") => Some(url),
+                Some(_) => return Err(Outcome::Misconfigured),
+            },
+            alert_dedup_ms: Some(number(env, "ALERT_DEDUP_SECONDS", 300u64)?)
+                .filter(|s| (1..=MAX_ALERT_DEDUP_SECONDS).contains(s))
+                .ok_or(Outcome::Misconfigured)?
+                * 1000,
+            guard_location_hint: match setting(env, "GUARD_LOCATION_HINT") {
+                None => None,
+                Some(hint) => Some(*LOCATION_HINTS.iter().find(|h| **h == hint.trim()).ok_or(Outcome::Misconfigured)?),
+            },
         })
     }
 }

@@ -6,7 +6,7 @@
 //! end the request with an [`Outcome`], and every request, however it ends,
 //! gets exactly one audit line.
 
-use super::{admin, check, config::Config, guard, log, origin, respond, store, throttle};
+use super::{admin, alert, check, config::Config, guard, log, origin, respond, store, throttle};
 use crate::core::audit::{AuditRecord, RequestFacts};
 use crate::core::bulk;
 use crate::core::credential::{credential_in_query, from_authorization, CredentialError};
@@ -24,8 +24,9 @@ use crate::core::{Outcome, UnixMillis};
 use futures_util::StreamExt;
 use std::rc::Rc;
 use worker::{Date, Env, Request, Response};
+use worker::Context as WorkerContext;
 
-pub async fn handle(mut req: Request, env: &Env) -> Response {
+pub async fn handle(mut req: Request, env: &Env, worker_ctx: &WorkerContext) -> Response {
     let started = UnixMillis(Date::now().as_millis());
     let request_id = new_request_id();
     let mut facts = RequestFacts {
@@ -33,7 +34,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
         client_ip: req.headers().get("cf-connecting-ip").ok().flatten(),
         ..RequestFacts::default()
     };
-    let (outcome, response) = match run(&mut req, env, started, &request_id, &mut facts).await {
+    let (outcome, response) = match run(&mut req, env, worker_ctx, started, &request_id, &mut facts).await {
         Ok((outcome, mut response)) => {
             // The edge's own answers (admin, doctor) carry the request id too;
             // forwarded ones got it in passthrough.
@@ -49,6 +50,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
         }
     };
     let finished = UnixMillis(Date::now().as_millis());
+    alert::after_request(worker_ctx, env, &outcome, &request_id, &facts, started);
     log::emit(&AuditRecord::new(&request_id, facts, &outcome, started, finished));
     response
 }
@@ -56,6 +58,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
 async fn run(
     req: &mut Request,
     env: &Env,
+    worker_ctx: &WorkerContext,
     now: UnixMillis,
     request_id: &str,
     facts: &mut RequestFacts,
@@ -120,6 +123,7 @@ async fn run(
         let reply = guard::check(env, record.key_id.as_str(), &mut ask, config.binding_timeout_ms).await;
         if let (Ok(Reply { new_source: true, .. }), Some(source)) = (&reply, &ask.source) {
             log::new_source(&NewSourceLine::new(request_id, facts, source, now));
+            alert::new_source(worker_ctx, env, source, request_id, facts, now);
         }
         let (grant, body) = authorized?;
         (Some(grant), throttle_key(&config, quota, reply)?, body)

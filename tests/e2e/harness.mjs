@@ -57,6 +57,8 @@ export async function startScimOrigin({ token, signingSecrets = [], maxAge }) {
   const origin = watch({
     url,
     stderr: () => stderr,
+    /** What it received so far: `[{ method, path, headers }]`. */
+    requests: () => [...received],
     async stop() {
       if (!release(origin)) return;
       proc.kill("SIGTERM");
@@ -103,6 +105,48 @@ export async function startRecordingOrigin(respond) {
     },
   });
   return origin;
+}
+
+/**
+ * An alert webhook on loopback, at a secret path (as a Slack webhook URL
+ * holds its token). `mode`: "ok" records each alert and answers 200,
+ * "hang" records it and never answers, "down" is a port nothing listens on.
+ * Every alert body is scanned for secrets and query strings when it stops.
+ */
+export async function startWebhook({ mode = "ok" } = {}) {
+  const alerts = [];
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      alerts.push({ headers: req.headers, path: req.url, body: Buffer.concat(chunks).toString() });
+      if (mode === "hang") return;
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end("ok");
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address();
+  if (mode === "down") {
+    server.close();
+    await once(server, "close");
+  }
+  const url = `http://127.0.0.1:${port}/hook/${randomSecret()}`;
+  leaks.secret("alert webhook URL", url);
+  const webhook = watch({
+    url,
+    alerts,
+    /** The alerts received so far, parsed. */
+    received: () => alerts.map((a) => JSON.parse(a.body)),
+    async stop() {
+      if (!release(webhook)) return;
+      server.closeAllConnections();
+      if (mode !== "down") server.close();
+      scanNowAndAtEnd(() => alerts.flatMap((a) => leaks.scanText(a.body, `an alert posted to the webhook`)));
+    },
+  });
+  return webhook;
 }
 
 /**

@@ -23,6 +23,7 @@ const SECRET_NAMES = {
   ROOT_TOKEN: "root token",
   PROVGATE_TOKEN: "management token",
   PROVGATE_KEY: "minted key",
+  ALERT_WEBHOOK_URL: "alert webhook URL",
 };
 
 /** Registers the secrets among Worker bindings or environment variables. */
