@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make dev`: a real SCIM origin on 127.0.0.1:8788, a demo key in the local
-# KV, and the edge on http://127.0.0.1:8787/scim/v2. Ctrl-C stops it all.
+# `make dev`: a real SCIM origin on 127.0.0.1:8788, the edge on
+# http://127.0.0.1:8787/scim/v2, and a demo key minted through the edge's
+# management API with the CLI (`--local`). Ctrl-C stops it all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,8 +18,10 @@ ensure() {
 ensure PEPPER "$(rand)"
 ensure ORIGIN_AUTHORIZATION "Bearer $(rand)"
 ensure ORIGIN_URL "http://127.0.0.1:${ORIGIN_PORT}/v2"
-ensure ADMIN_TOKEN "$(rand)"
+ensure ROOT_TOKEN "$(rand)"
 ensure ORIGIN_SIGNING_SECRET "$(rand)"
+# The pepper's published fingerprint, as core::lookup::pepper_id computes it.
+ensure PEPPER_ID "$(python3 -c 'import hashlib, sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest()[:16])' "$(sed -n 's/^PEPPER=//p' .dev.vars)")"
 origin_token=$(sed -n 's/^ORIGIN_AUTHORIZATION=Bearer //p' .dev.vars)
 origin_url=$(sed -n 's/^ORIGIN_URL=//p' .dev.vars)
 signing_secret=$(sed -n 's/^ORIGIN_SIGNING_SECRET=//p' .dev.vars)
@@ -37,10 +40,6 @@ trap cleanup INT TERM EXIT
 pids+=($!)
 echo "[dev] SCIM origin (scim2-server) on ${origin_url}, accepting only requests signed by the edge"
 
-key_out=$(./target/debug/provgate key mint --local --label "make dev demo" --scopes '*' 2>/dev/null)
-key=$(sed -n 's/^key: *//p' <<<"$key_out")
-key_id=$(sed -n 's/^key id: *//p' <<<"$key_out")
-
 node_modules/.bin/wrangler dev --local --ip 127.0.0.1 --port "$EDGE_PORT" \
   --show-interactive-dev-session=false &
 pids+=($!)
@@ -50,6 +49,14 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 
+# The CLI's --local is this edge with the ROOT_TOKEN of .dev.vars.
+export PROVGATE_LOCAL_PORT=$EDGE_PORT
+cli="./target/debug/provgate"
+[[ $EDGE_PORT == 8787 ]] || cli="PROVGATE_LOCAL_PORT=$EDGE_PORT ./target/debug/provgate"
+key_out=$(./target/debug/provgate key mint --local --label "make dev demo" --scopes '*' 2>&1) || echo "[dev] minting the demo key failed: $key_out"
+key=$(sed -n 's/^key: *//p' <<<"$key_out")
+key_id=$(sed -n 's/^key id: *//p' <<<"$key_out")
+
 cat <<MSG
 
 [dev] provgate is serving http://127.0.0.1:${EDGE_PORT}/scim/v2
@@ -58,8 +65,11 @@ cat <<MSG
         ${key}
 [dev] try:
         curl -s -H 'Authorization: Bearer ${key}' 'http://127.0.0.1:${EDGE_PORT}/scim/v2/Users?startIndex=1&count=2'
-[dev] mint another: ./target/debug/provgate key mint --local --label 'Okta test' --scopes users:read,users:write
-[dev] revoke one:   ./target/debug/provgate key revoke --local <key id>
+[dev] mint another: ${cli} key mint --local --label 'Okta test' --scopes users:read,users:write --preset okta
+[dev] list them:    ${cli} key list --local
+[dev] revoke one:   ${cli} key revoke --local <key id>
+[dev] check it all: ${cli} doctor --local
+[dev] the API:      curl -s -H "Authorization: Bearer \$(sed -n 's/^ROOT_TOKEN=//p' .dev.vars)" http://127.0.0.1:${EDGE_PORT}/_provgate/api/v1/keys
 [dev] Ctrl-C stops everything.
 
 MSG
