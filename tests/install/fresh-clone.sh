@@ -72,7 +72,8 @@ else
   not_ok "wrangler deploy --dry-run"; tail -20 "$log/deploy.txt"
 fi
 
-# make dev on free ports: up when its discovery answers, then stopped.
+# make dev on free ports: up when its discovery answers and it has said so
+# (after minting its demo key through the API), then stopped.
 ports=$(python3 -c 'import socket
 for _ in range(2):
     s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
@@ -83,7 +84,7 @@ dev=$!
 status=000
 for _ in $(seq 1 240); do
   status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$edge_port/scim/v2/ServiceProviderConfig" || true)
-  [[ "$status" == 200 ]] && break
+  [[ "$status" == 200 ]] && grep -q 'provgate is serving' "$log/dev.txt" && break
   kill -0 "$dev" 2>/dev/null || break
   sleep 0.5
 done
@@ -93,6 +94,11 @@ if [[ "$status" == 200 ]] && grep -q 'provgate is serving' "$log/dev.txt"; then
   ok "make dev serves discovery"
 else
   not_ok "make dev (last status $status)"; tail -30 "$log/dev.txt"
+fi
+if grep -Eq '^\[dev\] demo key key_[0-9A-Za-z]+ ' "$log/dev.txt" && grep -Eq '^ +pvk_[0-9A-Za-z]{49}$' "$log/dev.txt"; then
+  ok "make dev mints its demo key through the API (provgate key mint --local)"
+else
+  not_ok "make dev's demo key"; tail -30 "$log/dev.txt"
 fi
 
 # The browser test without a browser: skipped, saying so; under CI=true, failed.
