@@ -62,6 +62,15 @@ test("deploy.yml tests, then deploys staging from main and production from tags,
   assert.equal(step.run, 'node_modules/.bin/wrangler deploy --env "$TARGET_ENV"');
   assert.deepEqual(step.env, { CLOUDFLARE_API_TOKEN: "${{ secrets.CLOUDFLARE_API_TOKEN }}", CLOUDFLARE_ACCOUNT_ID: "${{ secrets.CLOUDFLARE_ACCOUNT_ID }}" });
   assert.match(runs(deploy), /^make install$/m);
+  // After the deploy, the post-deploy check, with the environment's own edge, token and key.
+  const check = deploy.steps.findIndex((s) => /provgate doctor/.test(s.run ?? ""));
+  assert.ok(check > deploy.steps.indexOf(step), "provgate doctor runs after the deploy");
+  assert.match(runs(deploy), /^make cli$/m);
+  assert.deepEqual(deploy.steps[check].env, {
+    PROVGATE_EDGE_URL: "${{ secrets.PROVGATE_EDGE_URL }}",
+    PROVGATE_TOKEN: "${{ secrets.PROVGATE_DOCTOR_TOKEN }}",
+    PROVGATE_KEY: "${{ secrets.PROVGATE_DOCTOR_KEY }}",
+  });
 
   // The same pins as the installer and the lock file.
   const install = readFileSync(path.join(ROOT, "scripts/install.sh"), "utf8");
