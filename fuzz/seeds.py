@@ -111,7 +111,8 @@ if len(sys.argv) > 1:
     seeds = []
     for args in mints:
         out = subprocess.run([sys.argv[1], "key", "mint", "--emit", "json", *args], check=True,
-                             capture_output=True, text=True, env={**os.environ, "PEPPER": "seed-pepper"}).stdout
+                             capture_output=True, text=True,
+                             env={**os.environ, "PEPPER": "seed-pepper", "PEPPER_ID": hashlib.sha256(b"seed-pepper").hexdigest()[:16]}).stdout
         seeds += [b"\x00" + e["value"].encode() for e in json.loads(out) if e["key"].startswith("hash:")]
     record = json.loads(seeds[0][1:])
     seeds.append(b"\x00" + json.dumps({**record, "status": "revoked", "rotated_from": "key_old"}).encode())
