@@ -38,6 +38,8 @@ pub enum Action {
     TokenShow,
     /// `POST /tokens/{id}/revoke`
     TokenRevoke,
+    /// `POST /diagnostics/origin`
+    DiagnosticsOrigin,
 }
 
 impl Action {
@@ -57,6 +59,7 @@ impl Action {
             Action::TokenList => "token.list",
             Action::TokenShow => "token.show",
             Action::TokenRevoke => "token.revoke",
+            Action::DiagnosticsOrigin => "diagnostics.origin",
         }
     }
 
@@ -66,14 +69,15 @@ impl Action {
             Action::KeyList | Action::KeyShow => TokenScope::KeysRead,
             Action::KeyMint | Action::KeyUpdate | Action::KeyDelete | Action::KeyRotate => TokenScope::KeysWrite,
             Action::KeyRevoke => TokenScope::KeysRevoke,
-            Action::KeyUsage | Action::UsageStale => TokenScope::UsageRead,
+            // The origin check is a monitoring read, like usage.
+            Action::KeyUsage | Action::UsageStale | Action::DiagnosticsOrigin => TokenScope::UsageRead,
             Action::TokenMint | Action::TokenList | Action::TokenShow | Action::TokenRevoke => TokenScope::TokensAdmin,
         }
     }
 
     /// Whether it takes a JSON body.
     pub fn takes_body(self) -> bool {
-        matches!(self, Action::KeyMint | Action::KeyUpdate | Action::KeyRotate | Action::TokenMint)
+        matches!(self, Action::KeyMint | Action::KeyUpdate | Action::KeyRotate | Action::TokenMint | Action::DiagnosticsOrigin)
     }
 }
 
@@ -102,6 +106,7 @@ pub fn route(method: &str, path: &str) -> Result<Call, Problem> {
         ["tokens"] => (&[("GET", Action::TokenList), ("POST", Action::TokenMint)], None),
         ["tokens", id] => (&[("GET", Action::TokenShow)], Some(token(id))),
         ["tokens", id, "revoke"] => (&[("POST", Action::TokenRevoke)], Some(token(id))),
+        ["diagnostics", "origin"] => (&[("POST", Action::DiagnosticsOrigin)], None),
         _ => return Err(Kind::NotFound.into()),
     };
     let id = match id {
@@ -155,6 +160,9 @@ mod tests {
         assert_eq!(route("DELETE", "/keys").unwrap_err().allow, Some("GET, POST"));
         assert_eq!(route("GET", "/keys/key_a/revoke").unwrap_err().allow, Some("POST"));
         assert_eq!(route("POST", "/usage/stale").unwrap_err().allow, Some("GET"));
+        assert_eq!(call("POST", "/diagnostics/origin"), Ok((Action::DiagnosticsOrigin, None)));
+        assert_eq!(route("GET", "/diagnostics/origin").unwrap_err().allow, Some("POST"));
+        assert_eq!(Action::DiagnosticsOrigin.scope(), TokenScope::UsageRead);
     }
 
     #[test]
