@@ -21,11 +21,17 @@ test: install build cli test-core test-deploy test-e2e test-fuzz
 install:
 	bash scripts/install.sh
 
-## The Worker bundle (build/): incremental, so wrangler's [build] step is cheap.
-build: build/worker/shim.mjs
+## The Worker bundles: build/ (provgate, the SCIM edge) and build/control/
+## (provgate-control: the management API and the Durable Objects, the
+## crate's `control` feature, in its own target directory). Incremental,
+## so wrangler's [build] step is cheap.
+build: build/worker/shim.mjs build/control/worker/shim.mjs
 build/worker/shim.mjs: $(WASM_SOURCES)
 	worker-build --release
 	@printf 'wasm: %s bytes raw, %s bytes gzip\n' "$$(wc -c < build/index_bg.wasm)" "$$(gzip -9c build/index_bg.wasm | wc -c)"
+build/control/worker/shim.mjs: $(WASM_SOURCES)
+	worker-build --release --out-dir build/control -- --features control --target-dir target/control
+	@printf 'control wasm: %s bytes raw, %s bytes gzip\n' "$$(wc -c < build/control/index_bg.wasm)" "$$(gzip -9c build/control/index_bg.wasm | wc -c)"
 
 cli:
 	cargo build --quiet --bin provgate
@@ -37,6 +43,8 @@ test-core:
 test-deploy:
 	node_modules/.bin/wrangler deploy --dry-run --outdir build/dry-run > build/dry-run.log 2>&1 || { cat build/dry-run.log; exit 1; }
 	@grep -q 'dry-run: exiting now' build/dry-run.log && test -s build/dry-run/shim.js && ls build/dry-run/*.wasm >/dev/null && echo "wrangler deploy --dry-run: ok"
+	node_modules/.bin/wrangler deploy --dry-run -c control.wrangler.toml --outdir build/dry-run-control > build/dry-run-control.log 2>&1 || { cat build/dry-run-control.log; exit 1; }
+	@grep -q 'dry-run: exiting now' build/dry-run-control.log && test -s build/dry-run-control/shim.js && echo "wrangler deploy --dry-run -c control.wrangler.toml: ok"
 
 test-e2e:
 	timeout 900 node --test --test-timeout=300000 $(E2E_TESTS)

@@ -1,15 +1,16 @@
-//! Calling the edge's admin routes (`/_provgate/admin/…`) with `ADMIN_TOKEN`:
-//! the one way in the CLI uses for what only the edge knows (instant
-//! revocation, usage).
+//! Calling the edge's management API (`/_provgate/api/v1/…`, docs/api.md)
+//! for what only the edge knows (instant revocation, usage), with
+//! `PROVGATE_TOKEN` (a management token) or else `ROOT_TOKEN` (from the
+//! environment or `.dev.vars`).
 
 use super::secrets;
 use clap::Args;
 use std::time::Duration;
 
-/// `--edge-url`: where the admin routes are.
+/// `--edge-url`: where the management API is.
 #[derive(Args, Debug, Clone, Default)]
 pub struct EdgeUrl {
-    /// The edge's base URL for the admin routes (default with --local:
+    /// The edge's base URL for the management API (default with --local:
     /// http://127.0.0.1:8787; with --remote: $PROVGATE_EDGE_URL).
     #[arg(long)]
     edge_url: Option<String>,
@@ -28,18 +29,24 @@ impl EdgeUrl {
     }
 }
 
-/// POSTs `body` to an admin route and returns its JSON answer.
-pub fn post(edge_url: &str, route: &str, body: &serde_json::Value) -> Result<serde_json::Value, String> {
-    let token = secrets::load("ADMIN_TOKEN")?;
+/// Calls `method` on the API path `route` (below `/_provgate/api/v1/`) and
+/// returns its JSON answer.
+pub fn call(edge_url: &str, method: &str, route: &str) -> Result<serde_json::Value, String> {
+    let token = match std::env::var("PROVGATE_TOKEN").ok().filter(|t| !t.is_empty()) {
+        Some(token) => token,
+        None => secrets::load("ROOT_TOKEN")?,
+    };
     let agent = ureq::Agent::new_with_config(
         ureq::Agent::config_builder().timeout_global(Some(Duration::from_secs(30))).http_status_as_error(false).build(),
     );
-    let mut response = agent
-        .post(&format!("{edge_url}/_provgate/admin/{route}"))
-        .header("authorization", &format!("Bearer {token}"))
-        .header("content-type", "application/json")
-        .send(body.to_string().as_bytes())
-        .map_err(|e| e.to_string())?;
+    let url = format!("{edge_url}/_provgate/api/v1/{route}");
+    let authorization = format!("Bearer {token}");
+    let sent = if method == "POST" {
+        agent.post(&url).header("authorization", &authorization).send_empty()
+    } else {
+        agent.get(&url).header("authorization", &authorization).call()
+    };
+    let mut response = sent.map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
     let text = response.body_mut().read_to_string().map_err(|e| e.to_string())?;
     if status != 200 {

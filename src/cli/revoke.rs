@@ -1,8 +1,8 @@
 //! `provgate key revoke`: stop a key at once, everywhere.
 //!
 //! Two steps, in this order:
-//! 1. tell the key's guard through the edge's admin route (instant: the
-//!    next request anywhere gets 401);
+//! 1. revoke it through the edge's management API (instant: the next
+//!    request anywhere gets 401; the API also writes the record);
 //! 2. set the KV record's status to `revoked` (the durable truth; KV takes
 //!    up to a minute to reach every location).
 //!
@@ -39,7 +39,7 @@ pub fn run(args: RevokeArgs) -> Result<(), String> {
     }
 
     let edge_url = args.edge.resolve(args.target.remote)?;
-    let told_edge = edge::post(&edge_url, "revoke", &serde_json::json!({ "key_id": key_id.as_str() })).map(|_| ());
+    let told_edge = edge::call(&edge_url, "POST", &format!("keys/{key_id}/revoke")).map(|_| ());
     kv.put(&index.record, &record.encode())?;
     match told_edge {
         Ok(()) => {

@@ -1,4 +1,4 @@
-//! Reading the Worker's secrets the CLI needs (`PEPPER`, `ADMIN_TOKEN`).
+//! Reading the Worker's secrets the CLI needs (`PEPPER`, `ROOT_TOKEN`).
 //!
 //! Order: the environment variable (CI, remote), then `.dev.vars` in the
 //! current directory (local dev, written by `make dev`).
@@ -35,6 +35,6 @@ mod tests {
         assert_eq!(from_dev_vars("PEPPER = \"x y\"", "PEPPER").as_deref(), Some("x y"));
         assert_eq!(from_dev_vars("PEPPER_PREVIOUS=old\n", "PEPPER"), None);
         assert_eq!(from_dev_vars("PEPPER=", "PEPPER"), None);
-        assert_eq!(from_dev_vars("ADMIN_TOKEN=t\n", "ADMIN_TOKEN").as_deref(), Some("t"));
+        assert_eq!(from_dev_vars("ROOT_TOKEN=t\n", "ROOT_TOKEN").as_deref(), Some("t"));
     }
 }

@@ -1,6 +1,6 @@
 //! `provgate key usage <key-id>` and `provgate key usage --stale 30d`: what
 //! each key's guard saw — when and from where the key was used and how its
-//! requests ended — read through the edge's admin route.
+//! requests ended — read through the edge's management API.
 
 use super::edge::{self, EdgeUrl};
 use super::list::text;
@@ -47,15 +47,23 @@ pub fn run(args: UsageArgs) -> Result<(), String> {
     }
 }
 
-/// Usage of many keys, by id (asked 100 at a time); `None` where a guard could not answer.
+/// Usage of many keys, by id (one API call each); `None` where the edge
+/// could not answer for a key. A key never used has `last_used: null`.
 pub fn fetch(edge_url: &str, ids: &[&str]) -> Result<BTreeMap<String, Option<Value>>, String> {
     let mut all = BTreeMap::new();
-    for batch in ids.chunks(100) {
-        let answer = edge::post(edge_url, "usage", &json!({ "key_ids": batch }))?;
-        for id in batch {
-            let usage = answer["usage"].get(*id).filter(|v| !v.is_null()).cloned();
-            all.insert((*id).to_owned(), usage);
-        }
+    for id in ids {
+        let answer = match edge::call(edge_url, "GET", &format!("keys/{id}/usage")) {
+            Ok(answer) => answer,
+            // The edge itself cannot be reached: nothing else will answer either.
+            Err(e) if !e.starts_with("the edge answered") => return Err(e),
+            Err(_) => Value::Null,
+        };
+        let usage = match &answer["usage"] {
+            Value::Null if answer["never_used"] == true => Some(json!({ "last_used": null })),
+            Value::Null => None,
+            report => Some(report.clone()),
+        };
+        all.insert((*id).to_owned(), usage);
     }
     Ok(all)
 }

@@ -7,12 +7,14 @@
 pub mod actor;
 pub mod fields;
 pub mod idempotency;
+pub mod io;
 pub mod list;
 pub mod metadata;
 pub mod mint;
 pub mod patch;
 pub mod problem;
 pub mod route;
+pub mod serve;
 pub mod summary;
 pub mod token;
 pub mod view;
