@@ -30,11 +30,17 @@ install-dev:
 install-test:
 	bash scripts/install.sh test
 
-## The Worker bundle (build/): incremental, so wrangler's [build] step is cheap.
-build: build/worker/shim.mjs
+## The Worker bundles: build/ (provgate, the SCIM edge) and build/control/
+## (provgate-control: the management API and the Durable Objects, the
+## crate's `control` feature, in its own target directory). Incremental,
+## so wrangler's [build] step is cheap.
+build: build/worker/shim.mjs build/control/worker/shim.mjs
 build/worker/shim.mjs: $(WASM_SOURCES)
 	worker-build --release
 	@printf 'wasm: %s bytes raw, %s bytes gzip\n' "$$(wc -c < build/index_bg.wasm)" "$$(gzip -9c build/index_bg.wasm | wc -c)"
+build/control/worker/shim.mjs: $(WASM_SOURCES)
+	worker-build --release --out-dir build/control -- --features control --target-dir target/control
+	@printf 'control wasm: %s bytes raw, %s bytes gzip\n' "$$(wc -c < build/control/index_bg.wasm)" "$$(gzip -9c build/control/index_bg.wasm | wc -c)"
 
 cli:
 	cargo build --quiet --bin provgate
@@ -46,6 +52,8 @@ test-core:
 ## and production (wrangler deploy --dry-run; no Cloudflare account needed).
 test-deploy:
 	timeout 900 node --test --test-timeout=300000 tests/deploy/*.test.mjs
+	node_modules/.bin/wrangler deploy --dry-run -c control.wrangler.toml --outdir build/dry-run-control > build/dry-run-control.log 2>&1 || { cat build/dry-run-control.log; exit 1; }
+	@grep -q 'dry-run: exiting now' build/dry-run-control.log && test -s build/dry-run-control/shim.js && echo "wrangler deploy --dry-run -c control.wrangler.toml: ok"
 
 ## make install in a fresh copy, with apt-get and Chromium off the PATH, still
 ## builds, deploys (dry run) and runs make dev; the doctor's browser test

@@ -18,14 +18,19 @@
 //!   Builds and tests natively.
 //! - `edge` (wasm32 only): the Worker; the one place that touches KV, `fetch`
 //!   and the clock.
+//! - `control` (wasm32, feature `control`): the `provgate-control` Worker,
+//!   the management API and the keys' records writers.
 //! - `cli` (native only): the operator's `provgate` command.
 
 #![forbid(unsafe_code)]
 
 pub mod core;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", not(feature = "control")))]
 mod edge;
+
+#[cfg(all(target_arch = "wasm32", feature = "control"))]
+mod control;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;

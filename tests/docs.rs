@@ -28,3 +28,10 @@ fn every_var_and_secret_is_documented() {
         assert!(docs.contains(&format!("| `{name}` |")), "docs/configuration.md does not document {name}");
     }
 }
+
+/// The edge serves the OpenAPI document as a static asset: it must be the
+/// repository's contract, byte for byte.
+#[test]
+fn the_served_openapi_document_is_the_contract() {
+    assert_eq!(read("www/_provgate/api/v1/openapi.yaml"), read("docs/openapi.yaml"), "cp docs/openapi.yaml www/_provgate/api/v1/openapi.yaml");
+}

@@ -8,6 +8,7 @@
 //! hundreds of new addresses, an address hammering bad keys) down to one
 //! message per key (or address) and kind per window.
 
+use super::api::Kind as ApiKind;
 use super::audit::RequestFacts;
 use super::outcome::Outcome;
 use super::time::UnixMillis;
@@ -28,6 +29,12 @@ pub enum Action {
 }
 
 impl Action {
+    /// The management API action `name` (its audit line's `action`), if it
+    /// is one worth an alert: a key minted, rotated, revoked or changed.
+    pub fn of_api(name: &str) -> Option<Self> {
+        [Action::KeyMint, Action::KeyRotate, Action::KeyRevoke, Action::KeyUpdate].into_iter().find(|a| a.name() == name)
+    }
+
     /// The action's name in alerts, e.g. `key.revoke`.
     pub fn name(self) -> &'static str {
         match self {
@@ -50,7 +57,7 @@ pub enum Kind {
         /// The origin's status.
         origin_status: u16,
     },
-    /// An address went over the failed-attempt limit (bad keys or admin tokens).
+    /// An address went over the failed-attempt limit (bad keys or management tokens).
     AuthThrottled,
     /// An operator acted on a key.
     Management(Action),
@@ -102,7 +109,8 @@ impl Alert {
         let kind = match outcome {
             Outcome::OriginRejectedEdge { origin_status } => Kind::OriginRejectedEdge { origin_status: *origin_status },
             Outcome::AuthThrottled { .. } => Kind::AuthThrottled,
-            Outcome::AdminRevoked => Kind::Management(Action::KeyRevoke),
+            Outcome::Api(p) if p.kind == ApiKind::AuthThrottled => Kind::AuthThrottled,
+            Outcome::ApiDone { .. } => Kind::Management(Action::of_api(facts.action?)?),
             _ => return None,
         };
         Some(Self::from_facts(kind, request_id, facts, at))
@@ -174,7 +182,7 @@ impl Alert {
                 "provgate: the origin answered {origin_status} to the edge for {key}: it refuses the edge's own credential or signature, so SCIM calls fail with 502. Check ORIGIN_AUTHORIZATION and ORIGIN_SIGNING_SECRET."
             ),
             Kind::AuthThrottled => format!(
-                "provgate: {address} is over the failed-attempt limit (invalid keys or admin tokens); its requests get 429."
+                "provgate: {address} is over the failed-attempt limit (invalid keys or management tokens); its requests get 429."
             ),
             Kind::Management(action) => format!("provgate: {} on {key}, from {address}.", action.name()),
         };
@@ -259,6 +267,7 @@ mod tests {
             key_id: Some("key_a".into()),
             tenant: Some("acme".into()),
             client_ip: Some("192.0.2.9".into()),
+            ..RequestFacts::default()
         }
     }
 
@@ -268,8 +277,16 @@ mod tests {
         let kind = |o: &Outcome| Alert::for_outcome(o, "r", &facts(), at).map(|a| a.kind.name());
         assert_eq!(kind(&Outcome::OriginRejectedEdge { origin_status: 401 }), Some("origin_rejected_edge"));
         assert_eq!(kind(&Outcome::AuthThrottled { retry_after: 60 }), Some("auth_throttled"));
-        assert_eq!(kind(&Outcome::AdminRevoked), Some("key.revoke"));
-        for quiet in [Outcome::Forwarded { origin_status: 200, unmetered: false }, Outcome::InvalidKey(KeyRejection::Unknown), Outcome::RateLimited { retry_after: 1 }, Outcome::AdminUsage] {
+        assert_eq!(kind(&Outcome::Api(ApiKind::AuthThrottled.into())), Some("auth_throttled"), "a bad management token, throttled");
+        let api = |action: &'static str, outcome: &Outcome| Alert::for_outcome(outcome, "r", &RequestFacts { action: Some(action), ..facts() }, at).map(|a| a.kind.name());
+        for action in ["key.mint", "key.rotate", "key.revoke", "key.update"] {
+            assert_eq!(api(action, &Outcome::ApiDone { status: 200 }), Some(action));
+            assert_eq!(api(action, &Outcome::Api(ApiKind::Forbidden.into())), None, "a refused call changed nothing");
+        }
+        for quiet in ["key.list", "key.show", "key.delete", "token.mint", "diagnostics.origin"] {
+            assert_eq!(api(quiet, &Outcome::ApiDone { status: 200 }), None, "{quiet}");
+        }
+        for quiet in [Outcome::Forwarded { origin_status: 200, unmetered: false }, Outcome::InvalidKey(KeyRejection::Unknown), Outcome::RateLimited { retry_after: 1 }, Outcome::ApiDone { status: 200 }] {
             assert_eq!(kind(&quiet), None, "{quiet:?}");
         }
     }

@@ -36,6 +36,15 @@ pub struct AuditRecord {
     pub latency_ms: u64,
     /// The caller's address (`CF-Connecting-IP`), for incident response.
     pub client_ip: Option<String>,
+    /// For management API calls: what was done (`key.mint`, `token.revoke`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<&'static str>,
+    /// For management API calls: who did it (`root` or a token id), once verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// For management token routes: the token acted on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_id: Option<String>,
 }
 
 /// What the shell learned while handling a request, before the outcome.
@@ -51,6 +60,12 @@ pub struct RequestFacts {
     pub tenant: Option<String>,
     /// Caller's address.
     pub client_ip: Option<String>,
+    /// The management API action, once routed.
+    pub action: Option<&'static str>,
+    /// The management API caller, once verified.
+    pub actor: Option<String>,
+    /// The management token acted on.
+    pub token_id: Option<String>,
 }
 
 impl AuditRecord {
@@ -75,6 +90,9 @@ impl AuditRecord {
             },
             latency_ms: finished.0.saturating_sub(started.0),
             client_ip: facts.client_ip,
+            action: facts.action,
+            actor: facts.actor,
+            token_id: facts.token_id,
         }
     }
 
@@ -131,7 +149,7 @@ mod tests {
 
     #[test]
     fn allow_and_deny_lines() {
-        let facts = RequestFacts { method: "POST".into(), resource: Some("users".into()), key_id: Some("key_a".into()), tenant: None, client_ip: None };
+        let facts = RequestFacts { method: "POST".into(), resource: Some("users".into()), key_id: Some("key_a".into()), ..RequestFacts::default() };
         let line = AuditRecord::new("r1", facts, &Outcome::Forwarded { origin_status: 201, unmetered: false }, UnixMillis(1_000), UnixMillis(1_042));
         let v: serde_json::Value = serde_json::from_str(&line.to_json()).unwrap();
         assert_eq!(v["decision"], "allow");
@@ -140,9 +158,18 @@ mod tests {
         assert_eq!(v["origin_status"], 201);
         assert_eq!(v["latency_ms"], 42);
         assert_eq!(v["key_id"], "key_a");
+        assert!(v.get("action").is_none() && v.get("actor").is_none(), "SCIM lines carry no API fields");
 
         let deny = AuditRecord::new("r2", RequestFacts::default(), &Outcome::InvalidKey(KeyRejection::Revoked), UnixMillis(5), UnixMillis(4));
         assert_eq!((deny.decision, deny.reason, deny.status, deny.origin_status, deny.latency_ms), ("deny", "key_revoked", 401, None, 0));
+    }
+
+    #[test]
+    fn api_lines_name_the_action_and_actor() {
+        let facts = RequestFacts { method: "POST".into(), resource: Some("api".into()), key_id: Some("key_a".into()), tenant: Some("acme".into()), action: Some("key.revoke"), actor: Some("tok_x".into()), ..RequestFacts::default() };
+        let v: serde_json::Value = serde_json::from_str(&AuditRecord::new("r4", facts, &Outcome::ApiDone { status: 200 }, UnixMillis(0), UnixMillis(3)).to_json()).unwrap();
+        assert_eq!((v["action"].as_str(), v["actor"].as_str(), v["reason"].as_str(), v["decision"].as_str()), (Some("key.revoke"), Some("tok_x"), Some("api_ok"), Some("allow")));
+        assert!(v.get("token_id").is_none());
     }
 
     #[test]
@@ -153,6 +180,7 @@ mod tests {
         assert_eq!(v["reason"], "new_source");
         assert_eq!(v["level"], "warn");
         assert_eq!(v["key_id"], "key_a");
+        assert!(v.get("action").is_none() && v.get("actor").is_none(), "SCIM lines carry no API fields");
         assert_eq!(v["source"], serde_json::json!({ "ip": "192.0.2.9", "country": "NZ", "asn": 64_500 }));
     }
 }

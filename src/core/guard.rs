@@ -27,6 +27,10 @@ pub struct Ask {
     /// The origin's answers to this key's earlier forwards from this isolate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<OriginReport>,
+    /// The key's id, so that the guard can write the key's last use into
+    /// its listing summary (the first use, then at most hourly).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_id: Option<String>,
 }
 
 /// What the guard answers.
@@ -47,7 +51,7 @@ pub enum Answer {
         /// Microseconds until the full burst is back.
         reset_after_us: u64,
     },
-    /// The key was revoked through the admin route.
+    /// The key was revoked through the management API (or the former admin route).
     Revoked,
     /// The edge had denied the request; it was counted, not metered.
     Counted,
@@ -73,7 +77,7 @@ impl Ask {
 
 impl From<Quota> for Ask {
     fn from(q: Quota) -> Self {
-        Self { rate_per_minute: q.rate_per_minute.get(), burst: q.burst.get(), denied: None, source: None, origin: None }
+        Self { rate_per_minute: q.rate_per_minute.get(), burst: q.burst.get(), denied: None, source: None, origin: None, key_id: None }
     }
 }
 

@@ -4,6 +4,7 @@
 //! §3.12), the `WWW-Authenticate` header, the audit log's `reason` and the
 //! operator's hint. Adding a variant forces every one of those to be decided.
 
+use super::api::problem::{Kind, Problem};
 use super::credential::CredentialError;
 use super::key::KeyFormatError;
 use super::scim::PathError;
@@ -50,20 +51,19 @@ pub enum Outcome {
     /// The key's rate-limit object could not be reached and
     /// `RATE_LIMIT_FAILURE_MODE=closed` (the default) denies.
     LimiterUnavailable,
-    /// An operator revoked a key through the admin route.
-    AdminRevoked,
-    /// An operator read keys' usage through the admin route.
-    AdminUsage,
+    /// A management API call succeeded with this status.
+    ApiDone {
+        /// The status answered (200, 201, 204).
+        status: u16,
+    },
+    /// A management API call failed (docs/api.md#problem-types).
+    Api(Problem),
     /// The connection doctor's introspection answered (about a valid key or
     /// with the category of an invalid one).
     Introspected {
         /// Whether the presented key verified.
         valid: bool,
     },
-    /// A call to the admin route without the right `ADMIN_TOKEN`.
-    AdminUnauthorized,
-    /// An admin call whose body is not what the route expects.
-    AdminBadRequest,
     /// The path is outside the SCIM base path or has no SCIM shape.
     NotFound,
     /// The path is spelled ambiguously (see `scim`), so it is refused.
@@ -156,7 +156,7 @@ impl Outcome {
     /// Allow or deny, for the audit log.
     pub fn decision(&self) -> Decision {
         match self {
-            Outcome::Forwarded { .. } | Outcome::AdminRevoked | Outcome::AdminUsage | Outcome::Introspected { .. } => Decision::Allow,
+            Outcome::Forwarded { .. } | Outcome::ApiDone { .. } | Outcome::Introspected { .. } => Decision::Allow,
             _ => Decision::Deny,
         }
     }
@@ -165,9 +165,9 @@ impl Outcome {
     pub fn status(&self) -> u16 {
         match self {
             Outcome::Forwarded { origin_status, .. } => *origin_status,
-            Outcome::AdminRevoked | Outcome::AdminUsage | Outcome::Introspected { .. } => 200,
-            Outcome::AdminUnauthorized => 401,
-            Outcome::AdminBadRequest => 400,
+            Outcome::ApiDone { status } => *status,
+            Outcome::Api(p) => p.kind.status(),
+            Outcome::Introspected { .. } => 200,
             Outcome::RateLimited { .. } => 429,
             Outcome::LimiterUnavailable => 503,
             Outcome::PathNotCanonical(_) | Outcome::BodyUnreadable | Outcome::BulkInvalid(_) | Outcome::KeyInQuery => 400,
@@ -192,12 +192,10 @@ impl Outcome {
             Outcome::Forwarded { unmetered: true, .. } => "forwarded_unmetered",
             Outcome::RateLimited { .. } => "rate_limited",
             Outcome::LimiterUnavailable => "limiter_unavailable",
-            Outcome::AdminRevoked => "admin_revoked",
-            Outcome::AdminUsage => "admin_usage",
+            Outcome::ApiDone { .. } => "api_ok",
+            Outcome::Api(p) => p.kind.reason(),
             Outcome::Introspected { valid: true } => "introspected",
             Outcome::Introspected { valid: false } => "introspected_invalid",
-            Outcome::AdminUnauthorized => "admin_unauthorized",
-            Outcome::AdminBadRequest => "admin_bad_request",
             Outcome::NotFound => "not_found",
             Outcome::PathNotCanonical(_) => "path_not_canonical",
             Outcome::MethodNotAllowed => "method_not_allowed",
@@ -244,6 +242,8 @@ impl Outcome {
             Outcome::RateLimited { retry_after } => format!(
                 "This provisioning key has used up its rate limit. Retry after {retry_after} s; identity providers do this by themselves."
             ),
+            Outcome::Api(p) if !p.detail.is_empty() => p.detail.clone(),
+            Outcome::Api(p) => p.kind.title().to_owned(),
             other => other.fixed_detail().to_owned(),
         }
     }
@@ -255,11 +255,7 @@ impl Outcome {
             | Outcome::BulkInvalid(_)
             | Outcome::AuthThrottled { .. }
             | Outcome::RateLimited { .. } => "",
-            Outcome::AdminRevoked => "The key is revoked.",
-            Outcome::AdminUsage => "",
-            Outcome::Introspected { .. } => "",
-            Outcome::AdminUnauthorized => "The admin route needs the edge's ADMIN_TOKEN.",
-            Outcome::AdminBadRequest => "Expected a JSON body {\"key_id\": \"key_…\"} naming a key id.",
+            Outcome::ApiDone { .. } | Outcome::Api(_) | Outcome::Introspected { .. } => "",
             Outcome::LimiterUnavailable => "The rate limiter is temporarily unavailable. Retry later.",
             Outcome::IpDenied => "This provisioning key may not be used from this network address. Ask the service provider to allow your identity provider's addresses.",
             Outcome::TenantMissing => "This provisioning key is not bound to a tenant, and this service needs one. Ask the service provider for a tenant key.",
@@ -286,13 +282,18 @@ impl Outcome {
     /// What the operator should check, for logs and the doctor page.
     pub fn hint(&self) -> &'static str {
         match self {
-            Outcome::Forwarded { unmetered: false, .. } | Outcome::AdminRevoked | Outcome::AdminUsage | Outcome::Introspected { valid: true } => "",
+            Outcome::Forwarded { unmetered: false, .. } | Outcome::ApiDone { .. } | Outcome::Introspected { valid: true } => "",
+            Outcome::Api(p) => match p.kind {
+                Kind::Unauthorized => "wrong, revoked or expired management token (or not the ROOT_TOKEN) on an API call",
+                Kind::StoreUnavailable => "KV or the KEY_GUARD Durable Object failed or was slow on an API call",
+                Kind::SummaryNotWritten => "a key's listing summary could not be written: the next write repairs it",
+                Kind::AuthThrottled => "this address sent many bad API tokens: a misconfigured client or a guessing attack",
+                _ => "an API client's request was refused: see its problem type in docs/api.md",
+            },
             Outcome::Introspected { valid: false } => "someone checked an invalid key with the connection doctor",
             Outcome::Forwarded { unmetered: true, .. } => "the rate-limit object was unreachable; forwarded unmetered (RATE_LIMIT_FAILURE_MODE=open)",
             Outcome::RateLimited { .. } => "the key exceeded its rate: raise --rate-per-minute/--burst, or find the runaway client",
             Outcome::LimiterUnavailable => "the KEY_GUARD Durable Object is failing; RATE_LIMIT_FAILURE_MODE=closed denies",
-            Outcome::AdminUnauthorized => "wrong or missing ADMIN_TOKEN on an admin call",
-            Outcome::AdminBadRequest => "the CLI and the edge disagree on the admin protocol",
             Outcome::NotFound | Outcome::PathNotCanonical(_) => "check the IdP's base URL",
             Outcome::MethodNotAllowed => "the client used a method SCIM does not define here",
             Outcome::BodyTooLarge => "raise MAX_BODY_BYTES or have the IdP send smaller requests",
@@ -325,6 +326,7 @@ impl Outcome {
         match self {
             Outcome::MissingCredentials => Some(r#"Bearer realm="provgate""#),
             Outcome::InvalidKey(_) => Some(r#"Bearer realm="provgate", error="invalid_token""#),
+            Outcome::Api(p) if p.kind == Kind::Unauthorized => Some(r#"Bearer realm="provgate""#),
             _ => None,
         }
     }
@@ -342,6 +344,7 @@ impl Outcome {
     pub fn retry_after(&self) -> Option<u64> {
         match self {
             Outcome::AuthThrottled { retry_after } | Outcome::RateLimited { retry_after } => Some(*retry_after),
+            Outcome::Api(p) => p.retry_after,
             _ => None,
         }
     }
@@ -351,6 +354,9 @@ impl Outcome {
     pub fn error_body(&self, request_id: &str) -> Option<String> {
         if self.decision() == Decision::Allow {
             return None;
+        }
+        if let Outcome::Api(p) = self {
+            return Some(p.body(request_id));
         }
         let mut body = json!({
             "schemas": [SCIM_ERROR_SCHEMA],
@@ -387,8 +393,6 @@ mod tests {
             Outcome::AuthThrottled { retry_after: 60 },
             Outcome::RateLimited { retry_after: 1 },
             Outcome::LimiterUnavailable,
-            Outcome::AdminUnauthorized,
-            Outcome::AdminBadRequest,
             Outcome::KeyStoreUnavailable,
             Outcome::Misconfigured,
             Outcome::OriginUnreachable,
@@ -400,9 +404,19 @@ mod tests {
     }
 
     #[test]
+    fn api_problems_have_problem_bodies() {
+        let o = Outcome::Api(Problem::from(Kind::Unauthorized));
+        let body: serde_json::Value = serde_json::from_str(&o.error_body("r9").unwrap()).unwrap();
+        assert_eq!((body["type"].as_str(), body["request_id"].as_str()), (Some("urn:provgate:problem:unauthorized"), Some("r9")));
+        assert_eq!((o.status(), o.reason(), o.www_authenticate()), (401, "api_unauthorized", Some(r#"Bearer realm="provgate""#)));
+        assert_eq!(Outcome::ApiDone { status: 201 }.status(), 201);
+        assert_eq!(Outcome::ApiDone { status: 201 }.error_body("r"), None);
+    }
+
+    #[test]
     fn every_denial_has_a_scim_error_body_reason_and_hint() {
         let mut reasons = std::collections::HashSet::new();
-        for o in every_denial() {
+        for o in every_denial().into_iter().filter(|o| !matches!(o, Outcome::Api(_))) {
             let body: serde_json::Value = serde_json::from_str(&o.error_body("req1").unwrap()).unwrap();
             assert_eq!(body["schemas"][0], SCIM_ERROR_SCHEMA);
             assert_eq!(body["status"], o.status().to_string(), "status is a string");
@@ -420,8 +434,8 @@ mod tests {
         let mut all = every_denial();
         all.push(Outcome::Forwarded { origin_status: 200, unmetered: false });
         all.push(Outcome::Forwarded { origin_status: 200, unmetered: true });
-        all.push(Outcome::AdminRevoked);
-        all.push(Outcome::AdminUsage);
+        all.push(Outcome::ApiDone { status: 200 });
+        all.extend(Kind::ALL.iter().map(|k| Outcome::Api(Problem::from(*k))));
         all.push(Outcome::Introspected { valid: true });
         all.push(Outcome::Introspected { valid: false });
         for o in all {

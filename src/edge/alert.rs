@@ -1,4 +1,7 @@
-//! Posting alerts to `ALERT_WEBHOOK_URL`, after the response.
+//! Posting alerts to `ALERT_WEBHOOK_URL`, after the response. Both Workers
+//! post their own: the SCIM edge (new sources, the origin refusing the edge,
+//! throttled keys) and provgate-control (management actions, throttled
+//! tokens), which includes this file.
 //!
 //! What to alert on, the message and the deduplication are the core's
 //! (`core::alert`); this file keeps the per-isolate dedup state and makes
@@ -8,7 +11,7 @@
 
 use super::config::Config;
 use super::deadline;
-use crate::core::alert::{Action, Alert, Dedup, Verdict};
+use crate::core::alert::{Alert, Dedup, Verdict};
 use crate::core::audit::RequestFacts;
 use crate::core::usage::Source;
 use crate::core::{Outcome, UnixMillis};
@@ -36,12 +39,6 @@ pub fn after_request(ctx: &Context, env: &Env, outcome: &Outcome, request_id: &s
 /// A key used from a new address or country.
 pub fn new_source(ctx: &Context, env: &Env, source: &Source, request_id: &str, facts: &RequestFacts, at: UnixMillis) {
     raise(ctx, env, Alert::new_source(source, request_id, facts, at));
-}
-
-/// An operator's action on a key: the management API reports its actions here.
-#[allow(dead_code)] // until the management API calls it
-pub fn management(ctx: &Context, env: &Env, action: Action, key_id: &str, request_id: &str, facts: &RequestFacts, at: UnixMillis) {
-    raise(ctx, env, Alert::management(action, key_id, request_id, facts, at));
 }
 
 fn raise(ctx: &Context, env: &Env, alert: Alert) {

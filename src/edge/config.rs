@@ -40,8 +40,7 @@ pub struct Config {
     /// `RATE_LIMIT_FAILURE_MODE=open`: forward unmetered when a key's guard
     /// cannot be asked. Default `closed`: deny with 503.
     pub limiter_fails_open: bool,
-    /// Secret of the admin route; without it the route does not exist.
-    pub admin_token: Option<String>,
+
     /// Keys that sign forwards (`ORIGIN_SIGNING_SECRET`, then the optional
     /// `ORIGIN_SIGNING_SECRET_PREVIOUS` during a rotation).
     pub signing_keys: Vec<SigningKey>,
@@ -105,6 +104,11 @@ impl Config {
     /// `Misconfigured`, which denies every request (fail closed).
     pub fn from_env(env: &Env) -> Result<Self, Outcome> {
         let pepper = setting(env, "PEPPER").filter(|p| p.len() >= MIN_PEPPER_LEN).ok_or(Outcome::Misconfigured)?;
+        // A published PEPPER_ID catches a pepper that is not production's
+        // (a dev one, a typo) before any key is looked up under it.
+        if setting(env, "PEPPER_ID").is_some_and(|published| published.trim() != crate::core::lookup::pepper_id(pepper.as_bytes())) {
+            return Err(Outcome::Misconfigured);
+        }
         // Unsigned forwards would let the origin be reached around the edge unnoticed.
         if setting(env, "ORIGIN_SIGNING_SECRET").is_none() {
             return Err(Outcome::Misconfigured);
@@ -148,7 +152,6 @@ impl Config {
                 Some("open") => true,
                 Some(_) => return Err(Outcome::Misconfigured),
             },
-            admin_token: setting(env, "ADMIN_TOKEN").filter(|t| t.len() >= MIN_PEPPER_LEN),
             signing_keys: ["ORIGIN_SIGNING_SECRET", "ORIGIN_SIGNING_SECRET_PREVIOUS"]
                 .iter()
                 .filter_map(|name| setting(env, name))

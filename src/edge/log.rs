@@ -7,7 +7,7 @@ use crate::core::audit::{AuditRecord, NewSourceLine};
 /// error level, so alerting on errors finds them.
 pub fn emit(record: &AuditRecord) {
     const OPERATOR_FAULTS: &[&str] =
-        &["origin_rejected_edge", "misconfigured", "record_malformed", "key_store_unavailable", "limiter_unavailable"];
+        &["origin_rejected_edge", "misconfigured", "record_malformed", "key_store_unavailable", "limiter_unavailable", "api_store_unavailable", "api_summary_not_written"];
     if OPERATOR_FAULTS.contains(&record.reason) {
         worker::console_error!("{}", record.to_json());
     } else {

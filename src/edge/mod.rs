@@ -1,11 +1,11 @@
 //! The Workers shell: the only code that touches KV, `fetch` and the clock.
 //! It holds no policy; every decision is a call into [`crate::core`].
 
-mod admin;
 mod alert;
 mod check;
 mod config;
 mod deadline;
+mod diagnostics;
 mod guard;
 mod log;
 mod origin;
@@ -14,9 +14,40 @@ mod respond;
 mod store;
 mod throttle;
 
+use crate::core::api::route::PREFIX;
+use crate::core::api::{Kind, Problem};
+use crate::core::audit::{AuditRecord, RequestFacts};
+use crate::core::{Outcome, UnixMillis};
 use worker::{event, Context, Env, Request, Response, Result};
+
+/// The management API's Worker (`provgate-control`), bound as a service.
+const CONTROL: &str = "CONTROL";
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    // The management API lives in its own Worker, so that none of its code
+    // loads with the SCIM path; it writes its own audit line.
+    if is_api(&req.path()) {
+        if let Ok(control) = env.service(CONTROL) {
+            if diagnostics::is_route(&req) {
+                return Ok(diagnostics::run(req, &env, control).await.unwrap_or_else(unreachable_control));
+            }
+            return Ok(control.fetch_request(req).await.unwrap_or_else(|_| unreachable_control()));
+        }
+    }
     Ok(pipeline::handle(req, &env, &ctx).await)
+}
+
+/// The control Worker failed: 503, with its own audit line.
+fn unreachable_control() -> Response {
+    let request_id = pipeline::new_request_id();
+    let outcome = Outcome::Api(Problem::new(Kind::StoreUnavailable, "the management API's Worker (provgate-control) failed; retry"));
+    let now = UnixMillis(worker::Date::now().as_millis());
+    let facts = RequestFacts { method: "?".into(), resource: Some("api".into()), ..RequestFacts::default() };
+    log::emit(&AuditRecord::new(&request_id, facts, &outcome, now, now));
+    respond::error(&outcome, &request_id)
+}
+
+fn is_api(path: &str) -> bool {
+    path.strip_prefix(PREFIX).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }

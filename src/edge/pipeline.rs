@@ -6,7 +6,7 @@
 //! end the request with an [`Outcome`], and every request, however it ends,
 //! gets exactly one audit line.
 
-use super::{admin, alert, check, config::Config, guard, log, origin, respond, store, throttle};
+use super::{alert, check, config::Config, guard, log, origin, respond, store, throttle};
 use crate::core::audit::{AuditRecord, RequestFacts};
 use crate::core::bulk;
 use crate::core::credential::{credential_in_query, from_authorization, CredentialError};
@@ -36,7 +36,7 @@ pub async fn handle(mut req: Request, env: &Env, worker_ctx: &WorkerContext) -> 
     };
     let (outcome, response) = match run(&mut req, env, worker_ctx, started, &request_id, &mut facts).await {
         Ok((outcome, mut response)) => {
-            // The edge's own answers (admin, doctor) carry the request id too;
+            // The edge's own answers (API, doctor) carry the request id too;
             // forwarded ones got it in passthrough.
             if !matches!(outcome, Outcome::Forwarded { .. }) {
                 respond::mark_edge_answer(response.headers_mut(), &request_id);
@@ -79,12 +79,10 @@ async fn run(
         client_ip: facts.client_ip.as_deref().and_then(|ip| ip.parse().ok()),
         resource_types: &config.resource_types,
     };
-    match target.path {
-        admin::REVOKE_PATH => return admin_revoke(req, env, &config, facts).await,
-        admin::USAGE_PATH => return admin_usage(req, env, &config, facts).await,
-        check::CHECK_PATH => return check::run(req, env, &config, &target, &ctx, facts).await,
-        _ => {}
+    if target.path == check::CHECK_PATH {
+        return check::run(req, env, &config, &target, &ctx, facts).await;
     }
+
     // The request's headers, read across the wasm boundary once.
     let incoming: Vec<(String, String)> = req.headers().entries().collect();
     let scim = parse(&incoming, &config, &target, &facts.method)?;
@@ -219,31 +217,6 @@ fn source(req: &Request, client_ip: &str) -> Option<Source> {
     Source::new(client_ip, cf.and_then(|c| c.country()).as_deref(), cf.and_then(|c| c.asn()))
 }
 
-async fn admin_revoke(req: &mut Request, env: &Env, config: &Config, facts: &mut RequestFacts) -> Result<(Outcome, Response), Outcome> {
-    facts.resource = Some("admin".into());
-    let key_id = admin_failure(env, config, facts, admin::revoke(req, env, config.admin_token.as_deref(), config.binding_timeout_ms).await).await?;
-    let response = Response::ok(serde_json::json!({ "revoked": key_id }).to_string()).map_err(|_| Outcome::Misconfigured)?;
-    facts.key_id = Some(key_id);
-    Ok((Outcome::AdminRevoked, response))
-}
-
-async fn admin_usage(req: &mut Request, env: &Env, config: &Config, facts: &mut RequestFacts) -> Result<(Outcome, Response), Outcome> {
-    facts.resource = Some("admin".into());
-    let usage = admin_failure(env, config, facts, admin::usage(req, env, config.admin_token.as_deref(), config.binding_timeout_ms).await).await?;
-    let response = Response::from_json(&usage).map_err(|_| Outcome::Misconfigured)?;
-    Ok((Outcome::AdminUsage, response))
-}
-
-/// A wrong admin token counts as a failed attempt, like a bad key.
-async fn admin_failure<T>(env: &Env, config: &Config, facts: &RequestFacts, result: Result<T, Outcome>) -> Result<T, Outcome> {
-    match result {
-        Err(Outcome::AdminUnauthorized) => {
-            Err(throttle::charge_failure(env, facts.client_ip.as_deref(), Outcome::AdminUnauthorized, config.auth_failure_retry_after).await)
-        }
-        other => other,
-    }
-}
-
 /// The SCIM request below the base path, refusing method overrides.
 fn parse(headers: &[(String, String)], config: &Config, target: &RequestTarget<'_>, method: &str) -> Result<ScimRequest, Outcome> {
     let below_base = target.path.strip_prefix(config.base_path.as_str()).ok_or(Outcome::NotFound)?;
@@ -308,7 +281,7 @@ async fn drain_small_body(req: &mut Request) {
     }
 }
 
-fn new_request_id() -> String {
+pub fn new_request_id() -> String {
     let mut bytes = [0u8; 12];
     // Randomness failing is not a reason to drop a provisioning call; a
     // zero id is still logged and unique enough with the timestamp.

@@ -3,11 +3,15 @@
 use crate::core::Outcome;
 use worker::{Headers, Response};
 
-/// The SCIM error response for a denial.
+/// The SCIM error response for a denial (problem+json for the management API).
 pub fn error(outcome: &Outcome, request_id: &str) -> Response {
     let body = outcome.error_body(request_id).unwrap_or_default();
     let headers = Headers::new();
-    let _ = headers.set("content-type", "application/scim+json");
+    let api = if let Outcome::Api(problem) = outcome { Some(problem) } else { None };
+    let _ = headers.set("content-type", if api.is_some() { "application/problem+json" } else { "application/scim+json" });
+    if let Some(allow) = api.and_then(|p| p.allow) {
+        let _ = headers.set("allow", allow);
+    }
     mark_edge_answer(&headers, request_id);
     if let Some(seconds) = outcome.retry_after() {
         let _ = headers.set("retry-after", &seconds.to_string());
@@ -18,7 +22,7 @@ pub fn error(outcome: &Outcome, request_id: &str) -> Response {
     Response::builder().with_status(outcome.status()).with_headers(headers).fixed(body.into_bytes())
 }
 
-/// The headers of every answer the edge writes itself (denials, admin,
+/// The headers of every answer the edge writes itself (denials, API,
 /// doctor): the request id to quote, and never cached.
 pub fn mark_edge_answer(headers: &Headers, request_id: &str) {
     let _ = headers.set("cache-control", "no-store");

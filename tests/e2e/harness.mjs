@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { once } from "node:events";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { leaks, underTest, registerSecrets, watch, release, scanNowAndAtEnd, scanCliOutput } from "./leak-watch.mjs";
+import { leaks, underTest, registerSecrets, watch, release, scanNowAndAtEnd, scanCliOutput, watchApiResponse } from "./leak-watch.mjs";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const CLI = path.join(ROOT, "target/debug/provgate");
@@ -150,8 +150,12 @@ export async function startWebhook({ mode = "ok" } = {}) {
 }
 
 /**
- * The built Worker in workerd. `kv: false` removes the KEYS binding. Its log
- * lines are scanned for secrets and query strings when it stops.
+ * The built Workers in workerd: the edge (`provgate`, build/) and the
+ * control Worker (`provgate-control`, build/control/: the management API
+ * and the Durable Objects it shares with the edge). `kv: false` removes the
+ * edge's KEYS binding. Their log lines are scanned for secrets and query
+ * strings when they stop. `vars` reach both Workers (each reads its own);
+ * `doPersist` keeps the Durable Objects' storage in that directory.
  * `standIns` replaces bindings with Workers that play them (to make a
  * dependency fail): `{ workers: [miniflare worker options with a name],
  * bindings: { wrappedBindings, durableObjects } }` for the edge.
@@ -159,7 +163,7 @@ export async function startWebhook({ mode = "ok" } = {}) {
  * (`edge.mf.getInspectorURL()`), e.g. to measure the isolate's memory.
  * `buildDir` starts another build (bench/ab.mjs).
  */
-export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, guard = true, kvPersist, vars = {}, authFailureLimit = 100, assets = false, captureLogs = true, standIns, inspector = false, buildDir = path.join(ROOT, "build") }) {
+export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, guard = true, kvPersist, doPersist, vars = {}, authFailureLimit = 100, assets = false, captureLogs = true, standIns, inspector = false, buildDir = path.join(ROOT, "build"), controlDir = path.join(ROOT, "build/control") }) {
   if (!captureLogs && underTest) throw new Error("captureLogs: false is for load runs: a test's edge keeps its logs for the leak scan");
   const logs = [];
   const bindings = { PEPPER: pepper, ORIGIN_URL: originUrl, SCIM_BASE_PATH: "/scim/v2", ORIGIN_SIGNING_SECRET: SIGNING_SECRET, ...vars };
@@ -178,22 +182,36 @@ export async function startEdge({ originUrl, originAuthorization, pepper, kv = t
     compatibilityDate: "2026-04-01",
     // The id matches wrangler.toml, so a store written by `wrangler kv … --local --persist-to` is shared.
     kvNamespaces: kv ? { KEYS: "REPLACE_WITH_KV_NAMESPACE_ID" } : {},
-    durableObjects: guard ? { KEY_GUARD: "KeyGuard" } : {},
+    durableObjects: guard ? { KEY_GUARD: { className: "KeyGuard", scriptName: "control" } } : {},
+    serviceBindings: { CONTROL: "control" },
     // The connection doctor's static page, as `[assets]` serves it.
     ...(assets ? { assets: { directory: path.join(ROOT, "www"), routerConfig: { has_user_worker: true } } } : {}),
     ratelimits: { AUTH_FAILURES: { simple: { limit: authFailureLimit, period: 60 } } },
     bindings,
     ...standIns?.bindings,
   };
+  const controlWorker = {
+    name: "control",
+    scriptPath: path.join(controlDir, "worker/shim.mjs"),
+    modulesRoot: controlDir,
+    modules: true,
+    modulesRules: edgeWorker.modulesRules,
+    compatibilityDate: "2026-04-01",
+    kvNamespaces: { KEYS: "REPLACE_WITH_KV_NAMESPACE_ID" },
+    durableObjects: { KEY_GUARD: "KeyGuard", KEY_RECORDS: "KeyRecords" },
+    ratelimits: edgeWorker.ratelimits,
+    bindings,
+  };
   const mf = new Miniflare({
     host: "127.0.0.1",
     port: 0,
     cf: false,
     kvPersist,
+    durableObjectsPersist: doPersist,
     ...(inspector ? { inspectorPort: 0 } : {}),
     // Load runs leave the logs to workerd, as the JavaScript peers do.
     ...(captureLogs ? { handleStructuredLogs: (entry) => void logs.push(entry) } : {}),
-    workers: [edgeWorker, ...(standIns?.workers ?? [])],
+    workers: [edgeWorker, controlWorker, ...(standIns?.workers ?? [])],
   });
   const url = (await mf.ready).toString().replace(/\/$/, "");
   const jsonLines = () =>
@@ -268,6 +286,27 @@ function cliEnv() {
   for (const name of ["PROVGATE_EDGE_URL", "PROVGATE_TOKEN", "PROVGATE_DEV_VARS", "PROVGATE_LOCAL_PORT", "PROVGATE_KEY", "PEPPER", "PEPPER_ID"]) delete env[name];
   env.PATH = (env.PATH ?? "").split(path.delimiter).filter((dir) => dir && !existsSync(path.join(dir, "wrangler"))).join(path.delimiter);
   return env;
+}
+
+/**
+ * The management API of `edge` called with `token` (none: no
+ * Authorization): `call(method, path, { body, headers, rawBody })` → the
+ * answer (`{ status, headers, text, json }`). `body` is sent as JSON. Every
+ * answer goes through the leak watch (a minted key or token may appear only
+ * in the answer that mints it).
+ */
+export function apiClient(edge, token) {
+  return async (method, path, { body, headers = {}, rawBody } = {}) => {
+    const h = { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers };
+    let payload = rawBody;
+    if (body !== undefined) {
+      payload = JSON.stringify(body);
+      if (!Object.keys(h).some((k) => k.toLowerCase() === "content-type")) h["content-type"] = "application/json";
+    }
+    const res = await raw(`${edge.url}/_provgate/api/v1${path}`, { method, headers: h, body: payload });
+    watchApiResponse(method, path, res.status, res.text);
+    return res;
+  };
 }
 
 /** A request with full control of headers (node:http, not fetch). */

@@ -19,7 +19,6 @@ const SECRET_NAMES = {
   ORIGIN_SIGNING_SECRET: "signing secret",
   ORIGIN_SIGNING_SECRET_PREVIOUS: "previous signing secret",
   ORIGIN_AUTHORIZATION: "origin credential",
-  ADMIN_TOKEN: "admin token",
   ROOT_TOKEN: "root token",
   PROVGATE_TOKEN: "management token",
   PROVGATE_KEY: "minted key",
@@ -79,13 +78,32 @@ export function scanCliOutput(args, output, env) {
   assertNoLeaks([...leaks.scanText(rest, where), ...secretShapes(rest, where)]);
 }
 
+/**
+ * A management API response: a minted key or token may appear only in the
+ * answer that mints it (`POST /keys`, `POST /keys/{id}/rotate`,
+ * `POST /tokens`: registered here, so that it is looked for everywhere
+ * else from then on); every other answer is scanned for every secret.
+ */
+export function watchApiResponse(method, path, status, text) {
+  const minting = method === "POST" && status === 201 && /^\/(keys(\/key_[0-9A-Za-z]+\/rotate)?|tokens)$/.test(path.split("?")[0]);
+  if (minting) {
+    const body = JSON.parse(text);
+    if (body.key) leaks.secret("minted key", body.key);
+    if (body.token) leaks.secret("management token", body.token);
+    const { key, token, ...rest } = body;
+    assertNoLeaks(leaks.scanText(JSON.stringify(rest), `the answer to ${method} ${path.split("?")[0]} (besides its new key or token)`));
+    return;
+  }
+  assertNoLeaks(leaks.scanText(text, `the answer to ${method} ${path.split("?")[0]} (${status})`));
+}
+
 if (underTest) {
   // On the file's root: after all its tests (and before its own root-level `after`).
   after(async () => {
     const failures = [];
     for (const resource of [...running]) await resource.stop().catch((e) => failures.push(e.message));
     const c = leaks.counts();
-    console.log(`leak scan: ${c.logLines} log lines, ${c.originRequests} origin requests, ${c.texts} CLI outputs; ${c.secrets} secrets, ${c.queryFragments} query fragments`);
+    console.log(`leak scan: ${c.logLines} log lines, ${c.originRequests} origin requests, ${c.texts} CLI outputs and API answers; ${c.secrets} secrets, ${c.queryFragments} query fragments`);
     for (const entry of scans) {
       try {
         rescan(entry);

@@ -48,7 +48,7 @@ pub struct Attempt {
 
 /// What the object stores.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum State {
     /// A call is running (or stopped midway).
     Pending {
@@ -87,7 +87,7 @@ pub struct Stored {
 
 /// What a call with an idempotency key does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "answer", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Begin {
     /// First of its kind: go ahead with the reserved attempt.
     Proceed,

@@ -16,6 +16,11 @@ macro_rules! kinds {
             /// Every kind, for documentation checks.
             pub const ALL: &'static [Kind] = &[$(Kind::$kind),*];
 
+            /// The kind whose slug is `slug`.
+            pub fn from_slug(slug: &str) -> Option<Kind> {
+                Kind::ALL.iter().copied().find(|k| k.slug() == slug)
+            }
+
             /// The slug in `urn:provgate:problem:<slug>`.
             pub fn slug(self) -> &'static str {
                 match self { $(Kind::$kind => $slug,)* }
@@ -150,5 +155,7 @@ mod tests {
         let plain: Value = serde_json::from_str(&Problem::from(Kind::NotFound).body("r2")).unwrap();
         assert!(plain.get("errors").is_none());
         assert_eq!(Kind::NotFound.reason(), "api_not_found");
+        assert_eq!(Kind::from_slug("key_active"), Some(Kind::KeyActive));
+        assert_eq!(Kind::from_slug("nope"), None);
     }
 }

@@ -1,9 +1,11 @@
-//! What the key's guard does with a write: the operations, each applied
-//! to its authoritative copy of the stored record, one at a time. The guard
-//! does the I/O (KV, its own storage); this decides.
+//! What the key's records writer (a Durable Object per key id) does with a
+//! write: the operations, each applied to its authoritative copy of the
+//! stored record, one at a time. The writer does the I/O (KV, its own
+//! storage, the key's guard); this decides.
 
 use super::patch;
-use super::problem::{Kind, Problem};
+use super::problem::{FieldError, Kind, Problem};
+use crate::core::lookup::IndexEntry;
 use crate::core::record::KeyRecord;
 use crate::core::status::{self, KeyStatus};
 use crate::core::time::UnixMillis;
@@ -13,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 /// A write to a key, as the edge hands it to the key's guard.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum Op {
     /// `PATCH`: a checked patch (`patch::Patch::to_json`), and `If-Match`.
     Patch {
@@ -31,8 +33,79 @@ pub enum Op {
     },
     /// Purge a revoked, expired or incomplete key.
     Delete,
-    /// Rewrite the summaries only (the key's first use, then hourly).
-    Touch,
+    /// Rewrite the summaries only, with the key's last use (its guard
+    /// tells it at the first use, then at most hourly).
+    Touch {
+        /// The last use the key's guard saw.
+        last_used: UnixMillis,
+    },
+}
+
+/// What the API sends the key's records writer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteRequest {
+    /// The key's id (the guard's name).
+    pub key_id: String,
+    /// The operation.
+    pub op: Op,
+    /// The key's index entry as the edge read it, for the guard's first
+    /// load (it reads the index itself when absent).
+    pub index: Option<IndexEntry>,
+}
+
+/// What the key's records writer answers to a write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteReply {
+    /// Applied: the record after it (`None`: incomplete).
+    Written {
+        /// The record's bytes.
+        record: Option<String>,
+        /// Whether the summaries were written too.
+        summary_written: bool,
+        /// The guard's revoked flag.
+        revoked: bool,
+    },
+    /// The key's entries were deleted.
+    Deleted,
+    /// Refused or failed: a problem's slug, detail and fields.
+    Failed {
+        /// The problem's slug.
+        kind: String,
+        /// Its detail.
+        detail: String,
+        /// Its fields (name, detail).
+        errors: Vec<(String, String)>,
+    },
+}
+
+impl From<&Problem> for WriteReply {
+    fn from(p: &Problem) -> Self {
+        WriteReply::Failed { kind: p.kind.slug().into(), detail: p.detail.clone(), errors: p.errors.iter().map(|e| (e.field.clone(), e.detail.clone())).collect() }
+    }
+}
+
+impl WriteReply {
+    /// The problem a `Failed` reply carries.
+    pub fn problem(kind: &str, detail: &str, errors: &[(String, String)]) -> Problem {
+        Problem {
+            detail: detail.to_owned(),
+            errors: errors.iter().map(|(field, detail)| FieldError { field: field.clone(), detail: detail.clone() }).collect(),
+            ..Kind::from_slug(kind).unwrap_or(Kind::StoreUnavailable).into()
+        }
+    }
+}
+
+/// What the key's records writer holds, for a show: never read from KV
+/// for this, and never written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Held {
+    /// Whether it holds a copy of the record (else: read KV).
+    pub held: bool,
+    /// The copy (`None`: the key has no record).
+    pub record: Option<String>,
+    /// Whether the key was deleted through it.
+    pub deleted: bool,
 }
 
 /// What to write after an operation.
@@ -67,7 +140,7 @@ pub fn apply(op: &Op, current: Option<&str>, revoked_at_edge: bool, now: UnixMil
     };
     let incomplete = || Problem::new(Kind::KeyIncomplete, "the key's index points at no record: delete it (or wait a minute if it was just minted at another location)");
     match op {
-        Op::Touch => Ok(Applied::Keep),
+        Op::Touch { .. } => Ok(Applied::Keep),
         Op::Delete => match current.map(|c| KeyRecord::decode(c.as_bytes())) {
             Some(Ok(r)) if !revoked_at_edge && matches!(status::of(r.status, r.not_before, r.expires_at, now), KeyStatus::Active | KeyStatus::NotYetValid) => {
                 Err(Problem::new(Kind::KeyActive, "the key is active: revoke it first (POST …/revoke), then delete it"))
@@ -147,6 +220,10 @@ mod tests {
         assert_eq!(apply(&patch(Some(&format!("W/{tag}"))), Some(&active), false, NOW).unwrap_err().kind, Kind::PreconditionFailed, "weak tags never match");
         assert_eq!(apply(&patch(None), None, false, NOW).unwrap_err().kind, Kind::KeyIncomplete);
         assert_eq!(tag.len(), 34);
+        let failed = WriteReply::from(&Problem::field(Kind::InvalidField, "metadata", "too big"));
+        let WriteReply::Failed { kind, detail, errors } = failed else { panic!() };
+        let back = WriteReply::problem(&kind, &detail, &errors);
+        assert_eq!((back.kind, back.errors[0].field.as_str()), (Kind::InvalidField, "metadata"));
         let json = serde_json::to_string(&Op::ExpireBy { at: NOW }).unwrap();
         assert_eq!(serde_json::from_str::<Op>(&json).unwrap(), Op::ExpireBy { at: NOW });
     }

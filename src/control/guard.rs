@@ -1,0 +1,218 @@
+//! A key's guard: one Durable Object per key id (binding `KEY_GUARD`). It
+//! meters the key's rate with the core's GCRA, knows at once when the key
+//! is revoked, and keeps the key's usage. The decisions are
+//! `core::guard::decide` and `core::usage`; this file only keeps the state
+//! and speaks HTTP to the edge (the `provgate` Worker asks it about every
+//! request with a verified key; `edge::guard` is that side).
+//!
+//! It lives in this Worker, with all of provgate's state, so that the SCIM
+//! Worker holds none of it. The management API revokes keys here, and a
+//! management token's revocation lives in the guard named by the token's
+//! id. The guard tells the key's records writer (`KEY_RECORDS`) of the
+//! key's first use, then at most hourly, so that its listing summary shows
+//! the last use.
+
+use super::deadline;
+use crate::core::guard::{decide, Answer, Ask, Reply};
+use crate::core::usage::Usage;
+use crate::core::UnixMillis;
+use std::cell::{Cell, RefCell};
+use worker::{durable_object, Date, DurableObject, Env, Method, Request, RequestInit, Response, Result, State};
+
+/// The keys' records writers.
+const RECORDS_BINDING: &str = "KEY_RECORDS";
+const REVOKED: &str = "revoked";
+const USAGE: &str = "usage";
+/// Usage is written at most this often (plus at once for a first use or a
+/// new source); an alarm writes what is left. A guard that is evicted
+/// between two writes loses at most this much of its counts.
+const USAGE_FLUSH_MS: u64 = 10_000;
+
+#[durable_object]
+pub struct KeyGuard {
+    state: State,
+    /// GCRA state. In memory only: a restart forgets it, which can admit at
+    /// most one extra burst (see docs/rate-limits.md).
+    tat: Cell<Option<u64>>,
+    /// Revocation, cached after the first read of durable storage.
+    revoked: Cell<Option<bool>>,
+    /// Usage, loaded from durable storage on first need.
+    usage: RefCell<Option<Usage>>,
+    /// When usage was last written, and whether it changed since.
+    written_at: Cell<u64>,
+    dirty: Cell<bool>,
+    alarm_set: Cell<bool>,
+    env: Env,
+    /// The key's id, learnt from the edge's asks, for the records writer.
+    key_id: RefCell<Option<String>>,
+    /// When the writer was last told of a use (`None`: not read yet), and
+    /// whether it is to be told.
+    told_at: Cell<Option<u64>>,
+    tell_due: Cell<bool>,
+}
+
+const TOLD: &str = "told";
+/// How often the records writer is told of the key's use at most.
+const TELL_INTERVAL_MS: u64 = 3_600_000;
+
+impl DurableObject for KeyGuard {
+    fn new(state: State, env: Env) -> Self {
+        Self {
+            env,
+            key_id: RefCell::new(None),
+            told_at: Cell::new(None),
+            tell_due: Cell::new(false),
+            state,
+            tat: Cell::new(None),
+            revoked: Cell::new(None),
+            usage: RefCell::new(None),
+            written_at: Cell::new(0),
+            dirty: Cell::new(false),
+            alarm_set: Cell::new(false),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        match req.path().as_str() {
+            "/check" => {
+                // One string across the boundary, parsed in wasm: cheaper than
+                // JSON.parse plus a field-by-field conversion of the JS object.
+                let ask: Ask = serde_json::from_str(&req.text().await?)?;
+                let Some(quota) = ask.quota() else { return Response::error("zero quota", 400) };
+                let revoked = self.is_revoked().await?;
+                self.load_usage().await;
+                // No await between reading and writing the GCRA state: the
+                // object runs one event at a time, so this check-and-set is atomic.
+                let now_ms = Date::now().as_millis();
+                let (answer, class, tat) = decide(revoked, ask.denied, &quota, self.tat.get(), now_ms.saturating_mul(1000));
+                if tat.is_some() {
+                    self.tat.set(tat);
+                }
+                let noted = self.with_usage(|usage| {
+                    if let Some(report) = &ask.origin {
+                        usage.note_origin(UnixMillis(now_ms), report);
+                    }
+                    usage.note(UnixMillis(now_ms), class, ask.source.as_ref())
+                });
+                self.save_usage(noted.first_use || noted.new_source, now_ms).await;
+                if let Some(key_id) = ask.key_id {
+                    self.note_use(key_id, noted.first_use, now_ms).await;
+                }
+                Response::from_json(&Reply { answer, new_source: noted.new_source })
+            }
+            "/status" => {
+                // Revocation and usage, without metering: for the doctor and the API's usage route.
+                let revoked = self.is_revoked().await?;
+                self.load_usage().await;
+                let usage = self.with_usage(|usage| usage.report(UnixMillis(Date::now().as_millis())));
+                Response::from_json(&serde_json::json!({ "revoked": revoked, "usage": usage }))
+            }
+            "/revoke" => {
+                self.set_revoked().await?;
+                Response::from_json(&Reply { answer: Answer::Revoked, new_source: false })
+            }
+            "/revoked" => Response::from_json(&serde_json::json!({ "revoked": self.is_revoked().await? })),
+            _ => Response::error("not found", 404),
+        }
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.alarm_set.set(false);
+        self.save_usage(true, Date::now().as_millis()).await;
+        self.tell_if_due().await;
+        Response::empty()
+    }
+}
+
+impl KeyGuard {
+    /// Refuses the key from now on, durably.
+    async fn set_revoked(&self) -> Result<()> {
+        self.state.storage().put(REVOKED, true).await?;
+        self.revoked.set(Some(true));
+        Ok(())
+    }
+
+    async fn is_revoked(&self) -> Result<bool> {
+        if let Some(known) = self.revoked.get() {
+            return Ok(known);
+        }
+        let stored = self.state.storage().get::<bool>(REVOKED).await?.unwrap_or(false);
+        self.revoked.set(Some(stored));
+        Ok(stored)
+    }
+
+    /// After a request with the key: its first use, and then at most
+    /// hourly, is told to the key's records writer by an alarm (not while
+    /// the request waits).
+    async fn note_use(&self, key_id: String, first_use: bool, now_ms: u64) {
+        let told_at = match self.told_at.get() {
+            Some(t) => t,
+            None => {
+                let t = self.state.storage().get::<u64>(TOLD).await.ok().flatten().unwrap_or(0);
+                self.told_at.set(Some(t));
+                t
+            }
+        };
+        if (first_use || now_ms.saturating_sub(told_at) >= TELL_INTERVAL_MS) && !self.tell_due.get() {
+            self.key_id.replace(Some(key_id));
+            self.tell_due.set(true);
+            if self.state.storage().set_alarm(0).await.is_ok() {
+                self.alarm_set.set(true);
+            }
+        }
+    }
+
+    /// Tells the records writer the key's last use; retried at the next
+    /// use if the writer (or its Worker) is not there.
+    async fn tell_if_due(&self) {
+        let Some(key_id) = self.key_id.borrow().clone().filter(|_| self.tell_due.get()) else { return };
+        self.tell_due.set(false);
+        let Some(last_used) = self.with_usage(|u| u.last_used()) else { return };
+        let body = serde_json::json!({ "key_id": key_id, "last_used": last_used.0 }).to_string();
+        let told = async {
+            let stub = self.env.durable_object(RECORDS_BINDING)?.id_from_name(&key_id)?.get_stub()?;
+            let mut init = RequestInit::new();
+            init.with_method(Method::Post).with_body(Some(body.into()));
+            stub.fetch_with_request(Request::new_with_init("https://records/touch", &init)?).await.map(|r| r.status_code() == 200)
+        };
+        if let Ok(Ok(true)) = deadline::within(30_000, told).await {
+            let now = Date::now().as_millis();
+            self.told_at.set(Some(now));
+            let _ = self.state.storage().put(TOLD, now).await;
+        }
+    }
+
+    /// Usage never stops the guard: unreadable storage starts a fresh record.
+    async fn load_usage(&self) {
+        if self.usage.borrow().is_some() {
+            return;
+        }
+        let stored = self.state.storage().get::<String>(USAGE).await.ok().flatten();
+        let mut slot = self.usage.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(stored.as_deref().map(Usage::decode).unwrap_or_default());
+        }
+    }
+
+    fn with_usage<T>(&self, f: impl FnOnce(&mut Usage) -> T) -> T {
+        let mut slot = self.usage.borrow_mut();
+        f(slot.get_or_insert_with(Usage::default))
+    }
+
+    /// Writes usage now if it matters or is due; otherwise makes sure an
+    /// alarm writes it soon. A failed write is retried by the next request.
+    async fn save_usage(&self, now_or_never: bool, now_ms: u64) {
+        self.dirty.set(true);
+        let due = now_ms.saturating_sub(self.written_at.get()) >= USAGE_FLUSH_MS;
+        if now_or_never || due {
+            let encoded = self.with_usage(|usage| usage.encode());
+            if self.state.storage().put(USAGE, encoded).await.is_ok() {
+                self.written_at.set(now_ms);
+                self.dirty.set(false);
+            }
+        } else if !self.alarm_set.get() && self.state.storage().set_alarm(USAGE_FLUSH_MS as i64).await.is_ok() {
+            self.alarm_set.set(true);
+        }
+    }
+}
+
