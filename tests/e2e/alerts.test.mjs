@@ -1,14 +1,15 @@
 // Alerts end to end: the built wasm in workerd posts to a recording webhook
 // on loopback for each kind (new source, origin refusing the edge, an
-// address over the failed-attempt limit, an admin revoke), once per key or
+// address over the failed-attempt limit, a revoke and a mint through the
+// management API), once per key or
 // address and kind per window; a webhook that is down or never answers
 // changes neither the SCIM answers nor their latency.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startEdge, startRecordingOrigin, startWebhook, mintKey, raw, randomSecret } from "./harness.mjs";
+import { startEdge, startRecordingOrigin, startWebhook, mintKey, raw, randomSecret, apiClient } from "./harness.mjs";
 
 const pepper = randomSecret();
-const adminToken = randomSecret() + randomSecret();
+const rootToken = randomSecret() + randomSecret();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits until `count()` reaches `n` (alerts are posted after the response), then a little longer to catch extras. */
@@ -33,7 +34,7 @@ describe("alerts reach the webhook, one per key or address and kind per window",
       originUrl: origin.url,
       pepper,
       authFailureLimit: 3,
-      vars: { ALERT_WEBHOOK_URL: webhook.url, ALERT_DEDUP_SECONDS: "3600", ADMIN_TOKEN: adminToken },
+      vars: { ALERT_WEBHOOK_URL: webhook.url, ALERT_DEDUP_SECONDS: "3600", ROOT_TOKEN: rootToken },
     });
   });
   after(async () => {
@@ -83,14 +84,15 @@ describe("alerts reach the webhook, one per key or address and kind per window",
     assert.ok(ofKind("auth_throttled").every((x) => x.provgate.key_id === null));
   });
 
-  test("an admin revoke alerts as key.revoke", async () => {
+  test("a revoke through the management API alerts as key.revoke (and a mint as key.mint)", async () => {
+    const api = apiClient(edge, rootToken);
+    const minted = await api("POST", "/keys", { body: { label: "alerted", scopes: ["users:read"] }, headers: { "cf-connecting-ip": "192.0.2.98" } });
+    assert.equal(minted.status, 201, minted.text);
+    assert.equal(await settle(() => ofKind("key.mint").length, 1), 1);
+    assert.equal(ofKind("key.mint")[0].provgate.key_id, minted.json().key_id);
     const d = await mintKey(edge, pepper);
-    const revoke = await raw(`${edge.url}/_provgate/admin/revoke`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json", "cf-connecting-ip": "192.0.2.99" },
-      body: JSON.stringify({ key_id: d.keyId }),
-    });
-    assert.equal(revoke.status, 200);
+    const revoke = await api("POST", `/keys/${d.keyId}/revoke`, { headers: { "cf-connecting-ip": "192.0.2.99" } });
+    assert.equal(revoke.status, 200, revoke.text);
     assert.equal(await settle(() => ofKind("key.revoke").length, 1), 1);
     const alert = ofKind("key.revoke")[0];
     assert.deepEqual([alert.provgate.key_id, alert.provgate.client_ip], [d.keyId, "192.0.2.99"]);
