@@ -19,7 +19,8 @@ pub const ROUTE: &str = "/_provgate/api/v1/diagnostics/origin";
 
 /// Runs the check; `control` answers the API's part (`Err`: it failed).
 pub async fn run(req: Request, env: &Env, control: worker::Fetcher) -> Option<Response> {
-    let url = req.url().ok()?.to_string();
+    // The URL as text: worker's parsed `Url` would link the url crate (and its IDNA tables) into the wasm.
+    let url = req.inner().url();
     let granted = control.fetch_request(req).await.ok()?;
     // A refusal (no token, no scope, another tenant, a bad body) is the API's answer, as it is.
     if granted.status_code() != 200 {
@@ -27,7 +28,8 @@ pub async fn run(req: Request, env: &Env, control: worker::Fetcher) -> Option<Re
     }
     let request_id = granted.headers().get("x-request-id").ok().flatten().unwrap_or_default();
     let mut granted = granted;
-    let tenant: Option<String> = granted.json::<serde_json::Value>().await.ok()?["tenant"].as_str().map(str::to_owned);
+    let grant: serde_json::Value = serde_json::from_str(&granted.text().await.ok()?).ok()?;
+    let tenant = grant["tenant"].as_str().map(str::to_owned);
     let config = match Config::for_isolate(env) {
         Ok(c) => c,
         Err(outcome) => return Some(respond::error(&outcome, &request_id)),
