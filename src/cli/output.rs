@@ -21,7 +21,8 @@ pub fn cell(v: &Value) -> String {
     match v {
         Value::Null => "-".into(),
         Value::String(s) if s.is_empty() => "-".into(),
-        Value::String(s) => super::problem::clean(s),
+        // One line each; nothing blanked: what the API answers is the operator's to see.
+        Value::String(s) => s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect(),
         Value::Bool(true) => "yes".into(),
         Value::Bool(false) => "no".into(),
         Value::Array(a) if a.is_empty() => "-".into(),

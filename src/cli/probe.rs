@@ -178,7 +178,13 @@ fn origin_trust(agent: &Agent, setup: &Setup, bearer: Option<String>) -> Check {
         Err(e) => return Check::fail(NAME, format!("cannot reach the edge ({e})"), "check the edge's address"),
     };
     if reply.status != 200 {
-        return Check::fail(NAME, problem::describe(&reply, "the origin check"), "fix the credential or the API as said, then run the doctor again");
+        let fix = match reply.status {
+            401 => "PROVGATE_TOKEN must be a management token (or the root token) of this edge",
+            403 => "use a token with usage:read (provgate token mint --label doctor --scopes usage:read), of this tenant if it is restricted",
+            404 => "the management API is off: set the ROOT_TOKEN secret of provgate-control (docs/api.md)",
+            _ => "retry; if it persists, see the edge's audit line for this request id",
+        };
+        return Check::fail(NAME, problem::describe(&reply, "POST /_provgate/api/v1/diagnostics/origin"), fix);
     }
     let answer = reply.json().unwrap_or(Value::Null);
     let status = answer["origin_status"].as_u64().map_or_else(|| "no answer".to_owned(), |s| format!("HTTP {s}"));

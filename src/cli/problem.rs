@@ -37,7 +37,6 @@ pub fn describe(reply: &Reply, what: &str) -> String {
 fn hint(slug: &str, reply: &Reply) -> Option<String> {
     Some(match slug {
         "unauthorized" => "PROVGATE_TOKEN is not a valid management token (or root token) for this edge".into(),
-        "forbidden" => "the token lacks the scope this needs or may not act for that tenant (provgate token show <id>)".into(),
         "auth_throttled" => format!("too many failed attempts from this address: wait {} s", reply.header("retry-after").unwrap_or("a minute")),
         "idempotency_in_progress" => "the first call with this --idempotency-key is still running: retry in a second".into(),
         "key_active" => "revoke it first (provgate key revoke <id>)".into(),

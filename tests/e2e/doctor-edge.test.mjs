@@ -151,6 +151,6 @@ describe("provgate doctor --edge", { timeout: 240_000 }, () => {
     assert.equal(minted.status, 0, minted.out);
     const r = await doctor(edge, { PROVGATE_TOKEN: minted.json().token });
     assert.equal(r.status, 1, r.out);
-    assert.match(byCheck(r.stdout).origin, /^FAIL .*forbidden.*usage:read/);
+    assert.match(byCheck(r.stdout).origin, /^FAIL .*usage:read.*\[403 forbidden[\s\S]*fix: .*--scopes usage:read/);
   });
 });
