@@ -1,45 +1,45 @@
 // Usage monitoring per key, end to end: the guard counts every request of
 // a verified key by outcome, remembers its sources, reports them through
-// the admin route and the CLI, flags new sources once, and stays bounded.
+// the management API and the CLI, flags new sources once, and stays bounded.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { startEdge, startRecordingOrigin, raw, randomSecret, runCli } from "./harness.mjs";
+import { startEdge, startRecordingOrigin, raw, randomSecret, runCli, apiClient, pepperId } from "./harness.mjs";
 
-const adminToken = randomSecret() + randomSecret();
+const rootToken = randomSecret() + randomSecret();
 const pepper = randomSecret();
-const cli = (args, env = {}) => runCli(args, { ADMIN_TOKEN: adminToken, PEPPER: pepper, ...env });
 const idOf = (r) => r.stdout.match(/key id:\s+(key_\S+)/)?.[1];
 const keyOf = (r) => r.stdout.match(/key:\s+(pvk_\S+)/)?.[1];
 
 describe("usage per key", { timeout: 240_000 }, () => {
-  let dir, origin, edge;
-  const local = () => ["--local", "--persist-to", dir];
-  const admin = (body) =>
-    raw(`${edge.url}/_provgate/admin/usage`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-  const usageOf = async (id) => (await admin({ key_ids: [id] })).json().usage[id];
+  let origin, edge;
+  const cli = (args, env = {}) => runCli(args, { PROVGATE_EDGE_URL: edge.url, PROVGATE_TOKEN: rootToken, ...env });
+  const usageOf = async (id) => {
+    const res = await apiClient(edge, rootToken)("GET", `/keys/${id}/usage`);
+    assert.equal(res.status, 200, res.text);
+    return res.json().usage;
+  };
   const mint = async (...extra) => {
-    const r = await cli(["key", "mint", ...local(), "--label", "usage test", ...extra]);
+    const r = await cli(["key", "mint", "--label", "usage test", ...extra]);
     assert.equal(r.status, 0, r.out);
     return { id: idOf(r), key: keyOf(r) };
   };
+  /** A key minted offline `days` ago (its entries as `wrangler kv bulk put` would write them). */
+  const mintOld = async (label, days) => {
+    const past = new Date(Date.now() - days * 86_400_000).toISOString().replace(/\.\d+Z$/, "Z");
+    const r = await runCli(["key", "mint", "--emit", "json", "--label", label, "--scopes", "users:read"], { PEPPER: pepper, PEPPER_ID: pepperId(pepper), PROVGATE_NOW: past });
+    assert.equal(r.status, 0, r.out);
+    for (const e of JSON.parse(r.stdout)) await edge.kv.put(e.key, e.value, e.metadata ? { metadata: e.metadata } : {});
+    return { id: r.stderr.match(/key id:\s+(key_\S+)/)[1], key: r.stderr.match(/key:\s+(pvk_\S+)/)[1] };
+  };
 
   before(async () => {
-    dir = mkdtempSync(path.join(tmpdir(), "provgate-usage-"));
     // The origin answers 404 for one user, 200 otherwise.
     origin = await startRecordingOrigin((req) => (req.url.includes("/Users/missing") ? { status: 404, body: "{}" } : {}));
-    edge = await startEdge({ originUrl: origin.url, pepper, kvPersist: path.join(dir, "v3/kv"), vars: { ADMIN_TOKEN: adminToken } });
+    edge = await startEdge({ originUrl: origin.url, pepper, vars: { ROOT_TOKEN: rootToken } });
   });
   after(async () => {
     await edge?.stop();
     await origin?.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test("counts match the traffic sent, by outcome, with the origin's answers", async () => {
@@ -78,13 +78,13 @@ describe("usage per key", { timeout: 240_000 }, () => {
       u.sources.map((s) => [s.source.ip, s.count]),
       [["192.0.2.10", 6], ["203.0.113.5", 1]],
     );
-    assert.equal(u.revoked_at_edge, false);
 
-    // The CLI reads the same, through the same admin route.
-    const shown = await cli(["key", "usage", ...local(), id, "--edge-url", edge.url, "--json"]);
+    // The CLI reads the same, through the same route.
+    const shown = await cli(["key", "usage", id, "--json"]);
     assert.equal(shown.status, 0, shown.out);
-    assert.deepEqual(JSON.parse(shown.stdout).usage.total, u.total);
-    const text = await cli(["key", "usage", ...local(), id, "--edge-url", edge.url]);
+    assert.deepEqual(shown.json().usage.total, u.total);
+    assert.equal(shown.json().revoked_at_edge, false);
+    const text = await cli(["key", "usage", id]);
     assert.match(text.stdout, /last used:\s+\S+ from 192\.0\.2\.10/);
     assert.match(text.stdout, /^allowed\s+4\s+4\s+4\s+4$/m);
     assert.match(text.stdout, /^scope_denied\s+1\s+1\s+1\s+1$/m);
@@ -122,50 +122,48 @@ describe("usage per key", { timeout: 240_000 }, () => {
     assert.deepEqual(u.last_source, { ip: "192.0.2.20", country: "RU", asn: 64501 });
   });
 
-  test("the stale report lists an unused key and not a used one", async () => {
-    // Both minted 40 days ago (the CLI's clock is injectable); one is used now.
-    const past = new Date(Date.now() - 40 * 86_400_000).toISOString().replace(/\.\d+Z$/, "Z");
-    const unused = await mint("--scopes", "users:read", ...[]);
-    const r1 = await cli(["key", "mint", ...local(), "--label", "old unused", "--scopes", "users:read"], { PROVGATE_NOW: past });
-    const r2 = await cli(["key", "mint", ...local(), "--label", "old used", "--scopes", "users:read"], { PROVGATE_NOW: past });
-    const oldUnused = idOf(r1);
-    const oldUsed = idOf(r2);
-    const res = await raw(`${edge.base}/Users`, { headers: { authorization: `Bearer ${keyOf(r2)}` } });
+  test("the stale report lists an unused key and not a used one; key list shows the last use", async () => {
+    // Both minted 40 days ago (offline, the CLI's clock injected); one is used now.
+    const unused = await mint("--scopes", "users:read");
+    const oldUnused = await mintOld("old unused", 40);
+    const oldUsed = await mintOld("old used", 40);
+    const res = await raw(`${edge.base}/Users`, { headers: { authorization: `Bearer ${oldUsed.key}` } });
     assert.equal(res.status, 200);
-    const report = await cli(["key", "usage", ...local(), "--stale", "30d", "--edge-url", edge.url, "--json"]);
-    assert.equal(report.status, 0, report.out);
-    const stale = report.stdout.trim().split("\n").map((l) => JSON.parse(l));
-    const ids = stale.map((s) => s.key_id);
-    assert.ok(ids.includes(oldUnused), "unused for 40 days: listed");
-    assert.ok(!ids.includes(oldUsed), "used just now: not listed");
+    // The key's guard notes its first use in the listing summary within moments.
+    let report;
+    for (let i = 0; i < 50; i++) {
+      report = await cli(["key", "usage", "--stale", "30d", "--json"]);
+      assert.equal(report.status, 0, report.out);
+      if (!report.json().items.some((k) => k.key_id === oldUsed.id)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const stale = report.json().items;
+    const ids = stale.map((k) => k.key_id);
+    assert.ok(ids.includes(oldUnused.id), "unused for 40 days: listed");
+    assert.ok(!ids.includes(oldUsed.id), "used just now: not listed");
     assert.ok(!ids.includes(unused.id), "never used, but minted just now: not listed");
-    assert.equal(stale.find((s) => s.key_id === oldUnused).last_used, null);
+    assert.equal(stale.find((k) => k.key_id === oldUnused.id).last_used_at, null);
 
-    // `key list` shows the last use beside every key.
-    const list = await cli(["key", "list", ...local(), "--edge-url", edge.url, "--json"]);
+    const list = await cli(["key", "list", "--json"]);
     assert.equal(list.status, 0, list.out);
-    const rows = Object.fromEntries(list.stdout.trim().split("\n").map((l) => JSON.parse(l)).map((r) => [r.key_id, r]));
-    assert.equal(rows[oldUnused].last_used, null);
-    assert.ok(Date.parse(rows[oldUsed].last_used) > Date.now() - 60_000);
-    // Without an edge to ask, the listing still works and says so.
-    const offline = await cli(["key", "list", ...local(), "--edge-url", "http://127.0.0.1:9"]);
-    assert.equal(offline.status, 0, offline.out);
-    assert.match(offline.stderr, /last use unknown/);
+    const rows = Object.fromEntries(list.json().items.map((r) => [r.key_id, r]));
+    assert.equal(rows[oldUnused.id].last_used_at, null);
+    assert.ok(Date.parse(rows[oldUsed.id].last_used_at) > Date.now() - 60_000);
+    assert.match((await cli(["key", "list"])).stdout, new RegExp(`^${oldUnused.id}\\s+active\\s+-\\s+-\\s+never\\s`, "m"));
   });
 
-  test("the admin route takes only the admin token, and well-formed ids", async () => {
-    const wrong = await raw(`${edge.url}/_provgate/admin/usage`, { method: "POST", headers: { authorization: "Bearer nope" }, body: '{"key_ids":["key_aaaaaaaaaaaaaaaa"]}' });
+  test("the usage route needs usage:read; a key never used is answered without asking its guard", async () => {
+    const wrong = await apiClient(edge, "pvm_" + "x".repeat(49))("GET", "/keys/key_aaaaaaaaaaaaaaaa/usage");
     assert.equal(wrong.status, 401);
-    assert.equal((await edge.auditFor(wrong.headers["x-request-id"])).reason, "admin_unauthorized");
-    for (const body of ['{"key_ids":[]}', '{"key_ids":["pvk_notanid"]}', "{}", JSON.stringify({ key_ids: Array(101).fill("key_aaaaaaaaaaaaaaaa") })]) {
-      const res = await admin(JSON.parse(body));
-      assert.equal(res.status, 400, body.slice(0, 40));
-      assert.equal((await edge.auditFor(res.headers["x-request-id"])).reason, "admin_bad_request");
-    }
-    const ok = await admin({ key_ids: ["key_aaaaaaaaaaaaaaaa"] });
-    assert.equal(ok.status, 200);
-    assert.equal((await edge.auditFor(ok.headers["x-request-id"])).reason, "admin_usage");
-    assert.equal(ok.json().usage.key_aaaaaaaaaaaaaaaa.last_used, null, "a key never seen has no use");
+    assert.equal((await edge.auditFor(wrong.headers["x-request-id"])).reason, "api_unauthorized");
+    const minted = await cli(["token", "mint", "--label", "reader", "--scopes", "keys:read", "--json"]);
+    assert.equal(minted.status, 0, minted.out);
+    const { id } = await mint("--scopes", "users:read");
+    const unscoped = await cli(["key", "usage", id], { PROVGATE_TOKEN: minted.json().token });
+    assert.equal(unscoped.status, 1);
+    assert.match(unscoped.stderr, /usage:read.*\[403 forbidden/);
+    const fresh = await cli(["key", "usage", id, "--json"]);
+    assert.deepEqual([fresh.json().never_used, fresh.json().usage, fresh.json().revoked_at_edge], [true, null, null]);
   });
 
   test("the record stays bounded under a long run from many addresses", async () => {
