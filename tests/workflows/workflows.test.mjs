@@ -58,9 +58,11 @@ test("deploy.yml tests, then deploys staging from main and production from tags,
   const target = "${{ startsWith(github.ref, 'refs/tags/v') && 'production' || 'staging' }}";
   assert.equal(deploy.environment, target);
   assert.equal(deploy.env.TARGET_ENV, target);
-  const step = deploy.steps.find((s) => /wrangler deploy/.test(s.run ?? ""));
-  assert.equal(step.run, 'node_modules/.bin/wrangler deploy --env "$TARGET_ENV"');
-  assert.deepEqual(step.env, { CLOUDFLARE_API_TOKEN: "${{ secrets.CLOUDFLARE_API_TOKEN }}", CLOUDFLARE_ACCOUNT_ID: "${{ secrets.CLOUDFLARE_ACCOUNT_ID }}" });
+  const step = deploy.steps.find((s) => s.run === 'node_modules/.bin/wrangler deploy --env "$TARGET_ENV"');
+  const control = deploy.steps.find((s) => s.run === 'node_modules/.bin/wrangler deploy -c control.wrangler.toml --env "$TARGET_ENV"');
+  assert.ok(step && control, "both Workers are deployed");
+  assert.ok(deploy.steps.indexOf(control) < deploy.steps.indexOf(step), "provgate-control first: the edge binds its Durable Objects");
+  for (const s of [step, control]) assert.deepEqual(s.env, { CLOUDFLARE_API_TOKEN: "${{ secrets.CLOUDFLARE_API_TOKEN }}", CLOUDFLARE_ACCOUNT_ID: "${{ secrets.CLOUDFLARE_ACCOUNT_ID }}" });
   assert.match(runs(deploy), /^make install$/m);
   // After the deploy, the post-deploy check, with the environment's own edge, token and key.
   const check = deploy.steps.findIndex((s) => /provgate doctor/.test(s.run ?? ""));
