@@ -40,7 +40,9 @@ trap cleanup INT TERM EXIT
 pids+=($!)
 echo "[dev] SCIM origin (scim2-server) on ${origin_url}, accepting only requests signed by the edge"
 
-node_modules/.bin/wrangler dev --local --ip 127.0.0.1 --port "$EDGE_PORT" \
+# Both Workers in one local runtime: the edge (wrangler.toml) and, bound to
+# it, provgate-control (the management API and the Durable Objects).
+node_modules/.bin/wrangler dev -c wrangler.toml -c control.wrangler.toml --local --ip 127.0.0.1 --port "$EDGE_PORT" \
   --show-interactive-dev-session=false &
 pids+=($!)
 

@@ -14,7 +14,7 @@ pub fn describe(reply: &Reply, what: &str) -> String {
     };
     let slug = problem["type"].as_str().unwrap_or_default().trim_start_matches("urn:provgate:problem:");
     let mut line = clean(problem["title"].as_str().unwrap_or(slug));
-    if let Some(detail) = problem["detail"].as_str().map(clean).filter(|d| !d.is_empty()) {
+    if let Some(detail) = problem["detail"].as_str().map(clean).filter(|d| !d.is_empty() && *d != line) {
         line = format!("{line}: {detail}");
     }
     let fields: Vec<String> = problem["errors"]
