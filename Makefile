@@ -52,8 +52,12 @@ test-core:
 ## and production (wrangler deploy --dry-run; no Cloudflare account needed).
 test-deploy:
 	timeout 900 node --test --test-timeout=300000 tests/deploy/*.test.mjs
-	node_modules/.bin/wrangler deploy --dry-run -c control.wrangler.toml --outdir build/dry-run-control > build/dry-run-control.log 2>&1 || { cat build/dry-run-control.log; exit 1; }
-	@grep -q 'dry-run: exiting now' build/dry-run-control.log && test -s build/dry-run-control/shim.js && echo "wrangler deploy --dry-run -c control.wrangler.toml: ok"
+	@for env in "" staging production; do \
+	  out=build/dry-run-control$${env:+-$$env}; \
+	  node_modules/.bin/wrangler deploy --dry-run -c control.wrangler.toml --env="$$env" --outdir $$out > $$out.log 2>&1 || { cat $$out.log; exit 1; }; \
+	  grep -q 'dry-run: exiting now' $$out.log && test -s $$out/shim.js || { cat $$out.log; exit 1; }; \
+	  echo "wrangler deploy --dry-run -c control.wrangler.toml --env=$$env: ok"; \
+	done
 
 ## make install in a fresh copy, with apt-get and Chromium off the PATH, still
 ## builds, deploys (dry run) and runs make dev; the doctor's browser test

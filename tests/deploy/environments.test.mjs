@@ -74,14 +74,27 @@ for (const env of ["staging", "production"]) {
   });
 }
 
-test("served on custom domains only, with the guard's migration, in every environment", () => {
+const controlConfig = (env) => unstable_readConfig({ config: path.join(ROOT, "control.wrangler.toml"), env: env || undefined }, { hideWarnings: true });
+
+test("served on custom domains only, in every environment, with the guards in that environment's provgate-control", () => {
   for (const env of ENVIRONMENTS) {
     const c = config(env);
+    const control = controlConfig(env);
+    const controlName = env ? `provgate-control-${env}` : "provgate-control";
     assert.equal(c.workers_dev, false, `${env}: workers.dev must be off`);
     assert.equal(c.preview_urls, false, `${env}: preview URLs must be off`);
     assert.equal(c.name, env ? `provgate-${env}` : "provgate");
-    assert.deepEqual(c.migrations.flatMap((m) => m.new_sqlite_classes ?? []), ["KeyGuard"]);
     assert.equal(c.assets?.directory, "www");
     assert.deepEqual(c.observability, { enabled: true, logs: { invocation_logs: false }, traces: { enabled: false } });
+    // The guards and the API live in provgate-control: this environment's own, never another's.
+    assert.equal(control.name, controlName);
+    assert.equal(control.workers_dev, false, `${env}: provgate-control has no public URL`);
+    assert.deepEqual(control.migrations.flatMap((m) => m.new_sqlite_classes ?? []), ["KeyGuard", "KeyRecords"]);
+    assert.deepEqual(c.durable_objects.bindings.map((b) => [b.name, b.class_name, b.script_name]), [["KEY_GUARD", "KeyGuard", controlName]]);
+    assert.deepEqual(c.services.map((s) => [s.binding, s.service]), [["CONTROL", controlName]]);
+    // Both Workers of an environment share its KV namespace and failed-attempt counter.
+    assert.equal(control.kv_namespaces.find((k) => k.binding === "KEYS")?.id, c.kv_namespaces.find((k) => k.binding === "KEYS")?.id, `${env}: one KV namespace`);
+    assert.equal(control.ratelimits.find((r) => r.name === "AUTH_FAILURES")?.namespace_id, c.ratelimits.find((r) => r.name === "AUTH_FAILURES")?.namespace_id, `${env}: one AUTH_FAILURES counter`);
+    for (const name of ["PEPPER_ID", "BINDING_TIMEOUT_MS", "AUTH_FAILURE_RETRY_AFTER", "ALERT_DEDUP_SECONDS"]) assert.ok(name in control.vars, `${env}: provgate-control's vars have ${name}`);
   }
 });
