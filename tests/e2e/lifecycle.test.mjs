@@ -9,9 +9,9 @@ import path from "node:path";
 import { ROOT, startEdge, startRecordingOrigin, raw, randomSecret, runCli } from "./harness.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const adminToken = randomSecret() + randomSecret();
+const rootToken = randomSecret() + randomSecret();
 
-const cli = (args, env = {}) => runCli(args, { ADMIN_TOKEN: adminToken, ...env });
+const cli = (args, env = {}) => runCli(args, { ROOT_TOKEN: rootToken, ...env });
 const keyOf = (r) => r.stdout.match(/key:\s+(pvk_\S+)/)?.[1];
 const idOf = (r) => r.stdout.match(/key id:\s+(key_\S+)/)?.[1];
 
@@ -23,7 +23,7 @@ describe("lifecycle on one store", { timeout: 240_000 }, () => {
   before(async () => {
     dir = mkdtempSync(path.join(tmpdir(), "provgate-life-"));
     origin = await startRecordingOrigin();
-    edge = await startEdge({ originUrl: origin.url, pepper, kvPersist: path.join(dir, "v3/kv"), vars: { ADMIN_TOKEN: adminToken } });
+    edge = await startEdge({ originUrl: origin.url, pepper, kvPersist: path.join(dir, "v3/kv"), vars: { ROOT_TOKEN: rootToken } });
   });
   after(async () => {
     await edge?.stop();

@@ -1,29 +1,27 @@
 // Usage monitoring per key, end to end: the guard counts every request of
 // a verified key by outcome, remembers its sources, reports them through
-// the admin route and the CLI, flags new sources once, and stays bounded.
+// the management API and the CLI, flags new sources once, and stays bounded.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { startEdge, startRecordingOrigin, raw, randomSecret, runCli } from "./harness.mjs";
+import { startEdge, startRecordingOrigin, raw, randomSecret, runCli, apiClient } from "./harness.mjs";
 
-const adminToken = randomSecret() + randomSecret();
+const rootToken = randomSecret() + randomSecret();
 const pepper = randomSecret();
-const cli = (args, env = {}) => runCli(args, { ADMIN_TOKEN: adminToken, PEPPER: pepper, ...env });
+const cli = (args, env = {}) => runCli(args, { ROOT_TOKEN: rootToken, PEPPER: pepper, ...env });
 const idOf = (r) => r.stdout.match(/key id:\s+(key_\S+)/)?.[1];
 const keyOf = (r) => r.stdout.match(/key:\s+(pvk_\S+)/)?.[1];
 
 describe("usage per key", { timeout: 240_000 }, () => {
   let dir, origin, edge;
   const local = () => ["--local", "--persist-to", dir];
-  const admin = (body) =>
-    raw(`${edge.url}/_provgate/admin/usage`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-  const usageOf = async (id) => (await admin({ key_ids: [id] })).json().usage[id];
+  const usageCall = (id, token = rootToken) => apiClient(edge, token)("GET", `/keys/${id}/usage`);
+  const usageOf = async (id) => {
+    const answer = (await usageCall(id)).json();
+    return { ...answer.usage, revoked_at_edge: answer.revoked_at_edge };
+  };
   const mint = async (...extra) => {
     const r = await cli(["key", "mint", ...local(), "--label", "usage test", ...extra]);
     assert.equal(r.status, 0, r.out);
@@ -34,7 +32,7 @@ describe("usage per key", { timeout: 240_000 }, () => {
     dir = mkdtempSync(path.join(tmpdir(), "provgate-usage-"));
     // The origin answers 404 for one user, 200 otherwise.
     origin = await startRecordingOrigin((req) => (req.url.includes("/Users/missing") ? { status: 404, body: "{}" } : {}));
-    edge = await startEdge({ originUrl: origin.url, pepper, kvPersist: path.join(dir, "v3/kv"), vars: { ADMIN_TOKEN: adminToken } });
+    edge = await startEdge({ originUrl: origin.url, pepper, kvPersist: path.join(dir, "v3/kv"), vars: { ROOT_TOKEN: rootToken } });
   });
   after(async () => {
     await edge?.stop();
@@ -80,7 +78,7 @@ describe("usage per key", { timeout: 240_000 }, () => {
     );
     assert.equal(u.revoked_at_edge, false);
 
-    // The CLI reads the same, through the same admin route.
+    // The CLI reads the same, through the same API route.
     const shown = await cli(["key", "usage", ...local(), id, "--edge-url", edge.url, "--json"]);
     assert.equal(shown.status, 0, shown.out);
     assert.deepEqual(JSON.parse(shown.stdout).usage.total, u.total);
@@ -153,19 +151,25 @@ describe("usage per key", { timeout: 240_000 }, () => {
     assert.match(offline.stderr, /last use unknown/);
   });
 
-  test("the admin route takes only the admin token, and well-formed ids", async () => {
-    const wrong = await raw(`${edge.url}/_provgate/admin/usage`, { method: "POST", headers: { authorization: "Bearer nope" }, body: '{"key_ids":["key_aaaaaaaaaaaaaaaa"]}' });
+  test("the usage route takes only a token with usage:read, and ids of keys that exist", async () => {
+    const { id } = await mint("--scopes", "users:read");
+    const wrong = await usageCall(id, "nope");
     assert.equal(wrong.status, 401);
-    assert.equal((await edge.auditFor(wrong.headers["x-request-id"])).reason, "admin_unauthorized");
-    for (const body of ['{"key_ids":[]}', '{"key_ids":["pvk_notanid"]}', "{}", JSON.stringify({ key_ids: Array(101).fill("key_aaaaaaaaaaaaaaaa") })]) {
-      const res = await admin(JSON.parse(body));
-      assert.equal(res.status, 400, body.slice(0, 40));
-      assert.equal((await edge.auditFor(res.headers["x-request-id"])).reason, "admin_bad_request");
+    assert.equal((await edge.auditFor(wrong.headers["x-request-id"])).reason, "api_unauthorized");
+    const reader = (await apiClient(edge, rootToken)("POST", "/tokens", { body: { label: "keys only", scopes: ["keys:read"] } })).json();
+    const forbidden = await usageCall(id, reader.token);
+    assert.equal(forbidden.status, 403);
+    assert.equal((await edge.auditFor(forbidden.headers["x-request-id"])).reason, "api_forbidden");
+    for (const bad of ["pvk_notanid", "key_aaaaaaaaaaaaaaaa"]) {
+      const res = await usageCall(bad);
+      assert.equal(res.status, 404, bad);
+      assert.equal((await edge.auditFor(res.headers["x-request-id"])).reason, "api_not_found");
     }
-    const ok = await admin({ key_ids: ["key_aaaaaaaaaaaaaaaa"] });
+    const ok = await usageCall(id);
     assert.equal(ok.status, 200);
-    assert.equal((await edge.auditFor(ok.headers["x-request-id"])).reason, "admin_usage");
-    assert.equal(ok.json().usage.key_aaaaaaaaaaaaaaaa.last_used, null, "a key never seen has no use");
+    const line = await edge.auditFor(ok.headers["x-request-id"]);
+    assert.deepEqual([line.reason, line.action, line.key_id], ["api_ok", "key.usage", id]);
+    assert.equal(ok.json().usage.last_used, null, "a key never used has no use");
   });
 
   test("the record stays bounded under a long run from many addresses", async () => {
