@@ -8,7 +8,7 @@ WORKER_BUILD_VERSION=0.8.7
 CARGO_FUZZ_VERSION=0.13.2
 # Must equal the wasm-bindgen version in Cargo.lock.
 WASM_BINDGEN_VERSION=0.2.130
-PY_PACKAGES=(scim2-server==0.8.3 "scim2-tester[httpx2]==0.5.2" scim2-cli==0.6.0 waitress==3.0.2)
+PY_PACKAGES=(scim2-server==0.8.3 "scim2-tester[httpx2]==0.5.2" scim2-cli==0.6.0 waitress==3.0.2 schemathesis==4.32.5 openapi-spec-validator==0.9.0)
 
 say() { printf '[install] %s\n' "$*"; }
 
@@ -41,9 +41,9 @@ if ! node -e 'for (const p of ["wrangler","miniflare","binaryen"]) { const want 
   npm install --no-audit --no-fund --loglevel=error
 fi
 
-if ! .venv/bin/python -c 'import scim2_server, scim2_tester, waitress' 2>/dev/null \
-   || [[ "$(.venv/bin/pip freeze 2>/dev/null | grep -ci -E '^(scim2-server==0.8.3|scim2-tester==0.5.2|scim2-cli==0.6.0|waitress==3.0.2)$')" != 4 ]]; then
-  say "python venv with the SCIM origin and scim2-tester"
+if ! .venv/bin/python -c 'import scim2_server, scim2_tester, waitress, schemathesis, openapi_spec_validator' 2>/dev/null \
+   || [[ "$(.venv/bin/pip freeze 2>/dev/null | grep -ci -E '^(scim2-server==0.8.3|scim2-tester==0.5.2|scim2-cli==0.6.0|waitress==3.0.2|schemathesis==4.32.5|openapi-spec-validator==0.9.0)$')" != 6 ]]; then
+  say "python venv with the SCIM origin, scim2-tester, schemathesis and openapi-spec-validator"
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check "${PY_PACKAGES[@]}"
 fi
