@@ -22,8 +22,9 @@ CARGO_FUZZ_VERSION=0.13.2
 # Must equal the wasm-bindgen version in Cargo.lock.
 WASM_BINDGEN_VERSION=0.2.130
 # The local SCIM origin (scim2-server on waitress), the third-party suite,
-# and the workflow schema check (its GitHub schemas are vendored: offline).
-PY_PACKAGES=(scim2-server==0.8.3 "scim2-tester[httpx2]==0.5.2" scim2-cli==0.6.0 waitress==3.0.2 check-jsonschema==0.39.0)
+# the workflow schema check (its GitHub schemas are vendored: offline), and
+# the API's contract checks (openapi-spec-validator, schemathesis).
+PY_PACKAGES=(scim2-server==0.8.3 "scim2-tester[httpx2]==0.5.2" scim2-cli==0.6.0 waitress==3.0.2 check-jsonschema==0.39.0 schemathesis==4.32.5 openapi-spec-validator==0.9.0)
 
 say() { printf '[install] %s\n' "$*"; }
 skip() { printf '[install] skipped: %s\n' "$*"; }

@@ -21,7 +21,8 @@ use worker::{Env, Headers, Request, Response};
 /// `Outcome::Api` problem, answered as problem+json by the pipeline.
 pub async fn handle(req: &mut Request, env: &Env, config: &Config, facts: &mut RequestFacts, now: UnixMillis, path: &str, query: Option<&str>) -> Result<(Outcome, Response), Outcome> {
     facts.resource = Some("api".into());
-    let routed = route::route(&req.method().to_string(), path).map_err(Outcome::Api)?;
+    // The method as sent: the runtime's enum folds ones it does not know.
+    let routed = route::route(&req.inner().method(), path).map_err(Outcome::Api)?;
     facts.action = Some(routed.action.name());
     let body = if routed.action.takes_body() { read_body(req).await.map_err(Outcome::Api)? } else { Vec::new() };
     let header = |name: &str| req.headers().get(name).ok().flatten();

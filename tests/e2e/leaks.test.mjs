@@ -7,6 +7,7 @@ import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { createLeakRegistry, withoutShownKeys, withoutShownSecrets, secretShapes, assertNoLeaks } from "./leaks.mjs";
 import { startEdge, startRecordingOrigin, startScimOrigin, mintKey, raw, randomSecret, runCli, pepperId } from "./harness.mjs";
+import { watchApiResponse } from "./leak-watch.mjs";
 
 const auditLine = (fields) =>
   JSON.stringify({ ts: "2026-11-29T09:12:38Z", request_id: "0123456789abcdef01234567", key_id: "key_2pfJhWnE8JdAvhhv", decision: "allow", reason: "forwarded", method: "GET", resource: "users", status: 200, latency_ms: 12, ...fields });
@@ -20,7 +21,8 @@ function registry() {
     "previous pepper": randomSecret(),
     "signing secret": randomSecret(),
     "previous signing secret": randomSecret(),
-    "admin token": randomSecret(),
+    "root token": randomSecret(),
+    "management token": "pvm_" + "Qw9e".repeat(12) + "R",
     "origin credential": `Bearer ${randomSecret()}`,
   };
   const leaks = createLeakRegistry();
@@ -42,6 +44,26 @@ function failure(findings, secrets) {
 }
 
 describe("the scanner", () => {
+  test("a minted key or token in any API answer but the one that mints it is caught", () => {
+    const key = "pvk_" + "Zr4t".repeat(10) + "Abc" + "123456";
+    const token = "pvm_" + "Yu7i".repeat(10) + "Def" + "654321";
+    // The minting answers are where they belong (and register them)…
+    watchApiResponse("POST", "/keys", 201, JSON.stringify({ key_id: "key_leak", key }));
+    watchApiResponse("POST", "/tokens", 201, JSON.stringify({ token_id: "tok_leak", token }));
+    // …anywhere else they are a leak, named by kind and route, never quoted.
+    for (const [secret, kind] of [[key, "minted key"], [token, "management token"]]) {
+      let message;
+      try {
+        watchApiResponse("GET", "/keys/key_leak?x=1", 200, JSON.stringify({ note: secret }));
+      } catch (e) {
+        message = e.message;
+      }
+      assert.match(message ?? "", new RegExp(`${kind} in the answer to GET /keys/key_leak \\(200\\)`));
+      assert.ok(!message.includes(secret));
+    }
+    assert.throws(() => watchApiResponse("POST", "/keys", 201, JSON.stringify({ key: "pvk_other-key-1234", record: { label: key } })), /minted key in the answer to POST \/keys \(besides its new key or token\)/);
+  });
+
   test("a secret of every kind in a log line is caught, named by kind and the line's reason", () => {
     const { leaks, secrets } = registry();
     for (const [kind, value] of Object.entries(secrets)) {

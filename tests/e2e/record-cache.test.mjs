@@ -1,6 +1,6 @@
 // Each isolate's cache of key records (RECORD_CACHE_TTL_SECONDS): what it
 // may delay — a change written only to KV, by at most its TTL — and what
-// it may not: revocation through the API, a key that appears in KV,
+// it may not: revocation through the management API, a key that appears in KV,
 // expiry on time.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
@@ -29,7 +29,7 @@ describe(`with RECORD_CACHE_TTL_SECONDS=${TTL_SECONDS}`, { timeout: 120_000 }, (
     assert.equal((await get(edge, minted.key, "/Groups")).status, 200);
   });
 
-  test("revocation through the API is instant for a cached record", async () => {
+  test("revocation through the management API is instant for a cached record", async () => {
     const { edge } = fixture;
     const minted = await mintKey(edge, pepper);
     assert.equal((await get(edge, minted.key)).status, 200);

@@ -149,6 +149,9 @@ fn utc_timestamp(s: &str) -> Option<UnixMillis> {
 
 /// A duration: 1 to 6 digits and a unit (`s`, `m`, `h`, `d`, `w`).
 pub fn duration(text: &str) -> Option<Duration> {
+    if !text.is_ascii() {
+        return None;
+    }
     let (digits, unit) = text.split_at(text.len().checked_sub(1)?);
     if digits.is_empty() || digits.len() > 6 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -178,6 +181,22 @@ pub fn lifetime(v: &Value) -> Result<Duration, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    proptest::proptest! {
+        /// Whatever a client sends, reading it answers; it never panics.
+        #[test]
+        fn reading_any_input_never_panics(text in "\\PC{0,40}", bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let _ = duration(&text);
+            let _ = timestamp(&json!(text));
+            let _ = crate::core::api::list::params(Some(&text), &["a", "cursor"]).map(|p| crate::core::api::list::page(&p, "id:"));
+            let _ = crate::core::api::list::key_filter(&[("label_prefix".to_owned(), text.clone()), ("expiring_within".to_owned(), text.clone())].into_iter().collect());
+            let _ = crate::core::api::mint::parse(&bytes);
+            let _ = crate::core::api::patch::parse(&bytes);
+            let _ = crate::core::api::token::parse_mint(&bytes);
+            let _ = crate::core::api::mint::parse_rotate(&bytes);
+            let _ = crate::core::api::route::route("GET", &text);
+        }
+    }
 
     #[test]
     fn unknown_fields_are_named() {
@@ -209,7 +228,7 @@ mod tests {
         assert_eq!(duration("90d"), Some(Duration::from_secs(90 * 86_400)));
         assert_eq!(duration("0s"), Some(Duration::ZERO));
         assert_eq!(positive_duration("0s"), None);
-        for bad in ["", "d", "1", "1y", "1.5h", "1234567s", "-1d", "1h30m", " 1d"] {
+        for bad in ["", "d", "1", "1y", "1.5h", "1234567s", "-1d", "1h30m", " 1d", "\u{9f}", "1\u{e9}"] {
             assert_eq!(duration(bad), None, "{bad:?}");
         }
         let nets: Vec<String> = networks(&json!(["10.1.2.3/8", "::1"])).unwrap().iter().map(ToString::to_string).collect();

@@ -95,6 +95,9 @@ impl Reply {
     }
 }
 
+/// The longest `If-Match` read (a few ETags).
+const MAX_IF_MATCH: usize = 512;
+
 /// A call's context: the request, the settings, and the verified caller.
 struct Cx<'a> {
     req: &'a Request<'a>,
@@ -112,6 +115,9 @@ pub fn serve(req: &Request<'_>, settings: &Settings<'_>, io: &mut Replay, facts:
     let actor = auth::actor(req, settings, io)?;
     facts.actor = Some(actor.id.clone());
     actor.require(req.action.scope())?;
+    if req.if_match.is_some_and(|m| m.len() > MAX_IF_MATCH) {
+        return Err(Problem::field(Kind::InvalidField, "If-Match", "at most 512 characters: the ETag of a show, mint or update").into());
+    }
     if req.idempotency_key.is_some_and(|k| !idempotency::valid_key(k)) {
         return Err(Problem::field(Kind::InvalidField, "Idempotency-Key", "1 to 255 printable ASCII characters").into());
     }
