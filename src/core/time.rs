@@ -35,9 +35,14 @@ impl UnixMillis {
         }
     }
 
-    /// This instant plus a duration, saturating.
+    /// The last instant RFC 3339 can write (9999-12-31T23:59:59.999Z):
+    /// every instant the core makes stays printable.
+    pub const MAX: Self = Self(253_402_300_799_999);
+
+    /// This instant plus a duration, saturating at [`UnixMillis::MAX`] (a
+    /// lifetime of 999999w from now is "never", not a time that cannot be written).
     pub fn plus(self, d: Duration) -> Self {
-        Self(self.0.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)))
+        Self(self.0.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).min(Self::MAX.0.max(self.0)))
     }
 }
 
@@ -75,6 +80,15 @@ impl<'de> Deserialize<'de> for UnixMillis {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn far_future_sums_stay_printable() {
+        let now = UnixMillis(1_764_600_000_000);
+        let far = now.plus(Duration::from_secs(999_999 * 7 * 86_400));
+        assert_eq!(far, UnixMillis::MAX);
+        assert_eq!(far.to_rfc3339_exact(), "9999-12-31T23:59:59.999Z");
+        assert_eq!(now.plus(Duration::from_secs(60)), UnixMillis(1_764_600_060_000));
+    }
 
     #[test]
     fn rfc3339_round_trips_to_the_second() {
