@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make dev`: a real SCIM origin on 127.0.0.1:8788, a demo key in the local
-# KV, and the edge on http://127.0.0.1:8787/scim/v2. Ctrl-C stops it all.
+# `make dev`: a real SCIM origin on 127.0.0.1:8788, both Workers (the edge
+# on http://127.0.0.1:8787/scim/v2 and provgate-control behind it, serving
+# the management API), and a demo key minted through that API. Ctrl-C stops it all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,11 +18,13 @@ ensure() {
 ensure PEPPER "$(rand)"
 ensure ORIGIN_AUTHORIZATION "Bearer $(rand)"
 ensure ORIGIN_URL "http://127.0.0.1:${ORIGIN_PORT}/v2"
-ensure ADMIN_TOKEN "$(rand)"
+ensure ROOT_TOKEN "$(rand)"
+ensure PEPPER_ID "$(printf %s "$(sed -n 's/^PEPPER=//p' .dev.vars)" | sha256sum | cut -c1-16)"
 ensure ORIGIN_SIGNING_SECRET "$(rand)"
 origin_token=$(sed -n 's/^ORIGIN_AUTHORIZATION=Bearer //p' .dev.vars)
 origin_url=$(sed -n 's/^ORIGIN_URL=//p' .dev.vars)
 signing_secret=$(sed -n 's/^ORIGIN_SIGNING_SECRET=//p' .dev.vars)
+root_token=$(sed -n 's/^ROOT_TOKEN=//p' .dev.vars)
 
 pids=()
 cleanup() {
@@ -37,11 +40,9 @@ trap cleanup INT TERM EXIT
 pids+=($!)
 echo "[dev] SCIM origin (scim2-server) on ${origin_url}, accepting only requests signed by the edge"
 
-key_out=$(./target/debug/provgate key mint --local --label "make dev demo" --scopes '*' 2>/dev/null)
-key=$(sed -n 's/^key: *//p' <<<"$key_out")
-key_id=$(sed -n 's/^key id: *//p' <<<"$key_out")
-
-node_modules/.bin/wrangler dev --local --ip 127.0.0.1 --port "$EDGE_PORT" \
+# Both Workers in one session: the edge (first config: the one on the port)
+# binds provgate-control's Durable Objects and service, as deployed.
+node_modules/.bin/wrangler dev -c wrangler.toml -c control.wrangler.toml --local --ip 127.0.0.1 --port "$EDGE_PORT" \
   --show-interactive-dev-session=false &
 pids+=($!)
 
@@ -49,6 +50,15 @@ for _ in $(seq 1 120); do
   curl -s -o /dev/null "http://127.0.0.1:${EDGE_PORT}/scim/v2/ServiceProviderConfig" && break
   sleep 0.5
 done
+
+# The demo key, through the management API with the dev root token.
+key_json=$(curl -s -X POST "http://127.0.0.1:${EDGE_PORT}/_provgate/api/v1/keys" \
+  -H "Authorization: Bearer ${root_token}" -H 'Content-Type: application/json' \
+  -d '{"label":"make dev demo","scopes":["*"]}')
+field() { python3 -c "import json,sys; print(json.load(sys.stdin).get('$1',''))" <<<"$key_json" 2>/dev/null; }
+key=$(field key)
+key_id=$(field key_id)
+[[ -n "$key" ]] || { echo "[dev] minting the demo key failed: $(field detail)"; exit 1; }
 
 cat <<MSG
 
@@ -58,7 +68,8 @@ cat <<MSG
         ${key}
 [dev] try:
         curl -s -H 'Authorization: Bearer ${key}' 'http://127.0.0.1:${EDGE_PORT}/scim/v2/Users?startIndex=1&count=2'
-[dev] mint another: ./target/debug/provgate key mint --local --label 'Okta test' --scopes users:read,users:write
+[dev] management API (docs/api.md), with the dev root token from .dev.vars (ROOT_TOKEN):
+        curl -s -H "Authorization: Bearer \$(sed -n 's/^ROOT_TOKEN=//p' .dev.vars)" http://127.0.0.1:${EDGE_PORT}/_provgate/api/v1/keys
 [dev] revoke one:   ./target/debug/provgate key revoke --local <key id>
 [dev] Ctrl-C stops everything.
 
