@@ -69,6 +69,7 @@ bench: install build cli
 	node bench/limiter.mjs 2000 8 3
 	node bench/load.mjs 10 16
 	node bench/startup.mjs 5
+	node bench/api-scale.mjs 10000 8
 
 ## Mixed valid/invalid traffic against a counting origin: nothing invalid
 ## reaches it, nothing allowed is lost or doubled, memory stays flat (60 s).
