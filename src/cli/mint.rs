@@ -59,6 +59,13 @@ pub fn run(args: MintArgs) -> Result<(), String> {
         .map(|n| parse_network(n).ok_or_else(|| format!("invalid --allow-ip {n:?}: use a CIDR such as 203.0.113.0/24 or an address")))
         .collect::<Result<Vec<_>, _>>()?;
     let pepper = secrets::load("PEPPER")?.into_bytes();
+    // A key minted under a pepper the edge does not hold would never work.
+    if let Some(published) = std::env::var("PEPPER_ID").ok().filter(|p| !p.is_empty()) {
+        let id = crate::core::lookup::pepper_id(&pepper);
+        if published.trim() != id {
+            return Err(format!("PEPPER does not match PEPPER_ID ({published}): this pepper's id is {id}; nothing was minted"));
+        }
+    }
 
     let minted = keys::mint(
         &pepper,
