@@ -4,7 +4,8 @@
 use super::edge::EdgeUrl;
 use super::{keys, secrets, store, usage, Local, Where};
 use crate::core::lookup::pepper_matches;
-use crate::core::record::{KeyRecord, Status};
+use crate::core::record::KeyRecord;
+use crate::core::status::{self, KeyStatus};
 use clap::Args;
 use serde_json::json;
 
@@ -46,11 +47,10 @@ fn pepper_state(index_pepper: Option<&str>) -> &'static str {
 
 fn describe(record: &KeyRecord, pepper: &str) -> serde_json::Value {
     let now = keys::now();
-    let state = match record.status {
-        Status::Revoked => "revoked",
-        Status::Active if record.expires_at.is_some_and(|t| t <= now) => "expired",
-        Status::Active if record.not_before.is_some_and(|t| now < t) => "not yet valid",
-        Status::Active => "active",
+    // The request path's own function, so the listing never disagrees with the edge.
+    let state = match status::of(record.status, record.not_before, record.expires_at, now) {
+        KeyStatus::NotYetValid => "not yet valid",
+        other => other.name(),
     };
     json!({
         "key_id": record.key_id.as_str(),

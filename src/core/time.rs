@@ -35,9 +35,13 @@ impl UnixMillis {
         }
     }
 
-    /// This instant plus a duration, saturating.
+    /// The last instant RFC 3339 can write: 9999-12-31T23:59:59.999Z.
+    pub const LAST: UnixMillis = UnixMillis(253_402_300_799_999);
+
+    /// This instant plus a duration, saturating at [`LAST`](Self::LAST), so
+    /// that any sum can still be written as RFC 3339.
     pub fn plus(self, d: Duration) -> Self {
-        Self(self.0.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)))
+        Self(self.0.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).min(Self::LAST.0.max(self.0)))
     }
 }
 
@@ -95,6 +99,14 @@ mod tests {
         // Below a millisecond is not kept: the clock this compares with has none.
         let micro = UnixMillis::parse_rfc3339("2026-11-29T08:00:00.123456Z").unwrap();
         assert_eq!(micro.to_rfc3339_exact(), "2026-11-29T08:00:00.123Z");
+    }
+
+    #[test]
+    fn sums_stay_writable() {
+        let far = UnixMillis(0).plus(Duration::from_secs(700_000 * 604_800));
+        assert_eq!(far, UnixMillis::LAST);
+        assert_eq!(far.to_rfc3339_exact(), "9999-12-31T23:59:59.999Z");
+        assert_eq!(UnixMillis(5).plus(Duration::from_millis(5)), UnixMillis(10));
     }
 
     #[test]
