@@ -93,6 +93,7 @@ bench: install-dev build cli
 	node bench/guard-duration.mjs 2000
 	node bench/load.mjs 10 16
 	node bench/startup.mjs 5
+	node bench/api-scale.mjs 10000 8
 
 ## Mixed valid/invalid traffic against a counting origin: nothing invalid
 ## reaches it, nothing allowed is lost or doubled, memory stays flat (60 s).

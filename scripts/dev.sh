@@ -25,6 +25,7 @@ ensure PEPPER_ID "$(python3 -c 'import hashlib, sys; print(hashlib.sha256(sys.ar
 origin_token=$(sed -n 's/^ORIGIN_AUTHORIZATION=Bearer //p' .dev.vars)
 origin_url=$(sed -n 's/^ORIGIN_URL=//p' .dev.vars)
 signing_secret=$(sed -n 's/^ORIGIN_SIGNING_SECRET=//p' .dev.vars)
+root_token=$(sed -n 's/^ROOT_TOKEN=//p' .dev.vars)
 
 pids=()
 cleanup() {

@@ -325,3 +325,21 @@ fn api_problems_are_one_line_naming_the_field_with_exit_1() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("cannot reach the edge"), "{}", stderr(&out));
 }
+
+#[test]
+fn the_offline_mint_refuses_a_pepper_that_is_not_the_published_one() {
+    let run = |pepper_id: &str| {
+        Command::new(env!("CARGO_BIN_EXE_provgate"))
+            .args(["key", "mint", "--emit", "json", "--label", "x", "--scopes", "users:read"])
+            .env("PEPPER", PEPPER)
+            .env("PEPPER_ID", pepper_id)
+            .output()
+            .unwrap()
+    };
+    let wrong = run("0000000000000000");
+    assert_eq!(wrong.status.code(), Some(1));
+    assert!(wrong.stdout.is_empty(), "nothing printed for the pipeline");
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("does not match PEPPER_ID"));
+    let right = run(&provgate::core::lookup::pepper_id(PEPPER.as_bytes()));
+    assert!(right.status.success(), "{}", String::from_utf8_lossy(&right.stderr));
+}

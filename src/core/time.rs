@@ -35,14 +35,13 @@ impl UnixMillis {
         }
     }
 
-    /// The last instant RFC 3339 can write (9999-12-31T23:59:59.999Z):
-    /// every instant the core makes stays printable.
-    pub const MAX: Self = Self(253_402_300_799_999);
+    /// The last instant RFC 3339 can write: 9999-12-31T23:59:59.999Z.
+    pub const LAST: UnixMillis = UnixMillis(253_402_300_799_999);
 
-    /// This instant plus a duration, saturating at [`UnixMillis::MAX`] (a
-    /// lifetime of 999999w from now is "never", not a time that cannot be written).
+    /// This instant plus a duration, saturating at [`LAST`](Self::LAST), so
+    /// that any sum can still be written as RFC 3339.
     pub fn plus(self, d: Duration) -> Self {
-        Self(self.0.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).min(Self::MAX.0.max(self.0)))
+        Self(self.0.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).min(Self::LAST.0.max(self.0)))
     }
 }
 
@@ -85,7 +84,7 @@ mod tests {
     fn far_future_sums_stay_printable() {
         let now = UnixMillis(1_764_600_000_000);
         let far = now.plus(Duration::from_secs(999_999 * 7 * 86_400));
-        assert_eq!(far, UnixMillis::MAX);
+        assert_eq!(far, UnixMillis::LAST);
         assert_eq!(far.to_rfc3339_exact(), "9999-12-31T23:59:59.999Z");
         assert_eq!(now.plus(Duration::from_secs(60)), UnixMillis(1_764_600_060_000));
     }
@@ -109,6 +108,14 @@ mod tests {
         // Below a millisecond is not kept: the clock this compares with has none.
         let micro = UnixMillis::parse_rfc3339("2026-11-29T08:00:00.123456Z").unwrap();
         assert_eq!(micro.to_rfc3339_exact(), "2026-11-29T08:00:00.123Z");
+    }
+
+    #[test]
+    fn sums_stay_writable() {
+        let far = UnixMillis(0).plus(Duration::from_secs(700_000 * 604_800));
+        assert_eq!(far, UnixMillis::LAST);
+        assert_eq!(far.to_rfc3339_exact(), "9999-12-31T23:59:59.999Z");
+        assert_eq!(UnixMillis(5).plus(Duration::from_millis(5)), UnixMillis(10));
     }
 
     #[test]

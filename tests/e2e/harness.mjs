@@ -156,6 +156,7 @@ export async function startWebhook({ mode = "ok" } = {}) {
  * edge's KEYS binding. Their log lines are scanned for secrets and query
  * strings when they stop. `vars` reach both Workers (each reads its own);
  * `doPersist` keeps the Durable Objects' storage in that directory.
+ * `controlStandIns` is `standIns` for the control Worker (e.g. a KV that counts).
  * `standIns` replaces bindings with Workers that play them (to make a
  * dependency fail): `{ workers: [miniflare worker options with a name],
  * bindings: { wrappedBindings, durableObjects } }` for the edge.
@@ -163,7 +164,7 @@ export async function startWebhook({ mode = "ok" } = {}) {
  * (`edge.mf.getInspectorURL()`), e.g. to measure the isolate's memory.
  * `buildDir` starts another build (bench/ab.mjs).
  */
-export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, guard = true, kvPersist, doPersist, vars = {}, authFailureLimit = 100, assets = false, captureLogs = true, standIns, inspector = false, buildDir = path.join(ROOT, "build"), controlDir = path.join(ROOT, "build/control") }) {
+export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, guard = true, kvPersist, doPersist, vars = {}, authFailureLimit = 100, assets = false, captureLogs = true, standIns, controlStandIns, inspector = false, buildDir = path.join(ROOT, "build"), controlDir = path.join(ROOT, "build/control") }) {
   if (!captureLogs && underTest) throw new Error("captureLogs: false is for load runs: a test's edge keeps its logs for the leak scan");
   const logs = [];
   const bindings = { PEPPER: pepper, ORIGIN_URL: originUrl, SCIM_BASE_PATH: "/scim/v2", ORIGIN_SIGNING_SECRET: SIGNING_SECRET, ...vars };
@@ -201,6 +202,7 @@ export async function startEdge({ originUrl, originAuthorization, pepper, kv = t
     durableObjects: { KEY_GUARD: "KeyGuard", KEY_RECORDS: "KeyRecords" },
     ratelimits: edgeWorker.ratelimits,
     bindings,
+    ...controlStandIns?.bindings,
   };
   const mf = new Miniflare({
     host: "127.0.0.1",
@@ -211,7 +213,7 @@ export async function startEdge({ originUrl, originAuthorization, pepper, kv = t
     ...(inspector ? { inspectorPort: 0 } : {}),
     // Load runs leave the logs to workerd, as the JavaScript peers do.
     ...(captureLogs ? { handleStructuredLogs: (entry) => void logs.push(entry) } : {}),
-    workers: [edgeWorker, controlWorker, ...(standIns?.workers ?? [])],
+    workers: [edgeWorker, controlWorker, ...(standIns?.workers ?? []), ...(controlStandIns?.workers ?? [])],
   });
   const url = (await mf.ready).toString().replace(/\/$/, "");
   const jsonLines = () =>

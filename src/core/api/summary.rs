@@ -67,9 +67,10 @@ impl Summary {
 
     /// Reads the stored form; `None` if it is not one.
     pub fn from_json(v: &Value) -> Option<Self> {
+        // Metadata is written around the API too: an instant RFC 3339 cannot write is no summary.
         let ms = |name: &str| match &v[name] {
             Value::Null => Some(None),
-            n => n.as_u64().map(|n| Some(UnixMillis(n))),
+            n => n.as_u64().filter(|n| *n <= UnixMillis::LAST.0).map(|n| Some(UnixMillis(n))),
         };
         let text = |name: &str| match &v[name] {
             Value::Null => Some(None),
@@ -86,7 +87,7 @@ impl Summary {
                 _ => return None,
             },
             label: v["l"].as_str()?.to_owned(),
-            created_at: UnixMillis(v["c"].as_u64()?),
+            created_at: ms("c")??,
             not_before: ms("nb")?,
             expires_at: ms("x")?,
             last_used: ms("u")?,
@@ -128,6 +129,9 @@ mod tests {
         assert_eq!(Summary::from_json(&s.to_json()), Some(s.clone()));
         assert_eq!(s.status_at(UnixMillis(4_999)), KeyStatus::Active);
         assert_eq!(s.status_at(UnixMillis(5_000)), KeyStatus::Expired);
+        let mut far = s.to_json();
+        far["u"] = (UnixMillis::LAST.0 + 1).into();
+        assert_eq!(Summary::from_json(&far), None);
         for junk in [json!(null), json!({}), json!({"v": 2}), json!({"v": 1, "t": null, "s": "paused", "l": "", "c": 1, "nb": null, "x": null, "u": null, "p": null})] {
             assert_eq!(Summary::from_json(&junk), None, "{junk}");
         }

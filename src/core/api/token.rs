@@ -122,16 +122,17 @@ impl TokenRecord {
 
 /// A listed token, from its index entry's summary.
 pub fn item(token_id: &str, summary: &Value, now: UnixMillis) -> Option<Value> {
-    let expires_at = summary["x"].as_u64().map(UnixMillis);
+    let time = |name: &str| summary[name].as_u64().filter(|t| *t <= UnixMillis::LAST.0).map(UnixMillis);
+    let expires_at = time("x");
     let stored = match summary["s"].as_str()? {
         "revoked" => Status::Revoked,
         _ => Status::Active,
     };
-    let time = |t: Option<UnixMillis>| t.map(|t| t.to_rfc3339_exact());
+    let text = |t: Option<UnixMillis>| t.map(|t| t.to_rfc3339_exact());
     Some(json!({
         "token_id": token_id, "label": summary["l"].as_str()?, "scopes": summary["sc"].as_array()?, "tenant": summary["t"].as_str(),
         "status": status::of(stored, None, expires_at, now).name(),
-        "created_at": time(summary["c"].as_u64().map(UnixMillis)), "expires_at": time(expires_at),
+        "created_at": text(time("c")), "expires_at": text(expires_at),
     }))
 }
 

@@ -11,6 +11,9 @@ use std::time::Duration;
 /// How long Workers KV may take to carry a new record to every location.
 pub const KV_PROPAGATION: Duration = Duration::from_secs(60);
 
+/// What a mint's answer says about `usable_everywhere_by`.
+pub const PROPAGATION: &str = "Workers KV carries a new key to every Cloudflare location within about 60 s: until usable_everywhere_by, a location that has not seen it yet answers key_unknown (401), and an IdP's test connection may fail there; test again after that time.";
+
 /// The computed status of stored record bytes (`None`: incomplete),
 /// `revoked_at_edge` being the key's guard's own flag.
 pub fn status_of(record: Option<&str>, revoked_at_edge: bool, now: UnixMillis) -> &'static str {
@@ -43,6 +46,7 @@ pub fn minted(key_id: &str, key: &str, record: &str, now: UnixMillis) -> Value {
         "record": serde_json::from_str::<Value>(record).unwrap_or_default(),
         "etag": etag(record.as_bytes()),
         "usable_everywhere_by": now.plus(KV_PROPAGATION).to_rfc3339(),
+        "propagation": PROPAGATION,
         "replayed": false,
     })
 }
