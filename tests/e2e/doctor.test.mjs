@@ -18,7 +18,8 @@ describe("connection doctor", { timeout: 180_000 }, () => {
   before(async () => {
     assert.ok(existsSync(CHROMIUM), `Chromium is needed at ${CHROMIUM} (make install puts it there)`);
     origin = await startScimOrigin({ token, signingSecrets: [SIGNING_SECRET] });
-    edge = await startEdge({ originUrl: origin.url, originAuthorization: `Bearer ${token}`, pepper, assets: true });
+    // One test plays a remote IdP (CF-Connecting-IP) over plain HTTP.
+    edge = await startEdge({ originUrl: origin.url, originAuthorization: `Bearer ${token}`, pepper, assets: true, vars: { REQUIRE_HTTPS: "false" } });
     profile = mkdtempSync(path.join(tmpdir(), "provgate-chromium-"));
     // A fresh profile each run; the flags keep Chromium off the (closed) network.
     browser = await chromium.launchPersistentContext(profile, {

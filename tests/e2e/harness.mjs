@@ -111,7 +111,7 @@ export async function startRecordingOrigin(respond) {
  * (`edge.mf.getInspectorURL()`), e.g. to measure the isolate's memory.
  * `buildDir` starts another build (bench/ab.mjs).
  */
-export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, guard = true, kvPersist, vars = {}, authFailureLimit = 100, assets = false, captureLogs = true, standIns, inspector = false, buildDir = path.join(ROOT, "build") }) {
+export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, guard = true, kvPersist, vars = {}, authFailureLimit = 100, discoveryLimit = 60, assets = false, captureLogs = true, standIns, inspector = false, buildDir = path.join(ROOT, "build") }) {
   if (!captureLogs && underTest) throw new Error("captureLogs: false is for load runs: a test's edge keeps its logs for the leak scan");
   const logs = [];
   const bindings = { PEPPER: pepper, ORIGIN_URL: originUrl, SCIM_BASE_PATH: "/scim/v2", ORIGIN_SIGNING_SECRET: SIGNING_SECRET, ...vars };
@@ -133,7 +133,10 @@ export async function startEdge({ originUrl, originAuthorization, pepper, kv = t
     durableObjects: guard ? { KEY_GUARD: "KeyGuard" } : {},
     // The connection doctor's static page, as `[assets]` serves it.
     ...(assets ? { assets: { directory: path.join(ROOT, "www"), routerConfig: { has_user_worker: true } } } : {}),
-    ratelimits: { AUTH_FAILURES: { simple: { limit: authFailureLimit, period: 60 } } },
+    ratelimits: {
+      AUTH_FAILURES: { simple: { limit: authFailureLimit, period: 60 } },
+      DISCOVERY_LIMIT: { simple: { limit: discoveryLimit, period: 60 } },
+    },
     bindings,
     ...standIns?.bindings,
   };
