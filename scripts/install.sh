@@ -8,7 +8,9 @@ WORKER_BUILD_VERSION=0.8.7
 CARGO_FUZZ_VERSION=0.13.2
 # Must equal the wasm-bindgen version in Cargo.lock.
 WASM_BINDGEN_VERSION=0.2.130
-PY_PACKAGES=(scim2-server==0.8.3 "scim2-tester[httpx2]==0.5.2" scim2-cli==0.6.0 waitress==3.0.2)
+# http-sfv: the example verifier's Structured Fields parser; http-message-signatures:
+# the independent RFC 9421 implementation the test origin checks every forward with.
+PY_PACKAGES=(scim2-server==0.8.3 "scim2-tester[httpx2]==0.5.2" scim2-cli==0.6.0 waitress==3.0.2 http-sfv==0.9.9 http-message-signatures==3.0.0)
 
 say() { printf '[install] %s\n' "$*"; }
 
@@ -41,8 +43,8 @@ if ! node -e 'for (const p of ["wrangler","miniflare","binaryen"]) { const want 
   npm install --no-audit --no-fund --loglevel=error
 fi
 
-if ! .venv/bin/python -c 'import scim2_server, scim2_tester, waitress' 2>/dev/null \
-   || [[ "$(.venv/bin/pip freeze 2>/dev/null | grep -ci -E '^(scim2-server==0.8.3|scim2-tester==0.5.2|scim2-cli==0.6.0|waitress==3.0.2)$')" != 4 ]]; then
+if ! .venv/bin/python -c 'import scim2_server, scim2_tester, waitress, http_sfv, http_message_signatures' 2>/dev/null \
+   || [[ "$(.venv/bin/pip freeze 2>/dev/null | grep -ci -E '^(scim2-server==0.8.3|scim2-tester==0.5.2|scim2-cli==0.6.0|waitress==3.0.2|http.sfv==0.9.9|http-message-signatures==3.0.0)$')" != 6 ]]; then
   say "python venv with the SCIM origin and scim2-tester"
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check "${PY_PACKAGES[@]}"
