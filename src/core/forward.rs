@@ -151,7 +151,7 @@ const HOP_BY_HOP: &[&str] = &[
 ];
 
 /// Families the edge owns or drops whatever follows the prefix.
-const RESERVED_PREFIXES: &[&str] = &["x-provgate-", "x-forwarded-", "cf-", "signature", "content-digest", "repr-digest"];
+const RESERVED_PREFIXES: &[&str] = &["x-provgate", "x-forwarded", "cf-", "signature", "content-digest", "repr-digest"];
 
 /// Whether a (folded) name is one the edge owns or drops for safety: it can
 /// never be forwarded from the client, `FORWARD_HEADERS` may not name it,
