@@ -10,6 +10,7 @@
 pub mod alert;
 pub mod audit;
 pub mod bulk;
+pub mod compat;
 pub mod credential;
 pub mod decide;
 pub mod doctor;
@@ -25,6 +26,7 @@ pub mod record;
 pub mod relay;
 pub mod record_cache;
 pub mod scim;
+pub mod screen;
 pub mod scope;
 pub mod sign;
 pub mod time;
