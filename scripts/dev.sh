@@ -2,11 +2,16 @@
 # `make dev`: a real SCIM origin on 127.0.0.1:8788, the edge on
 # http://127.0.0.1:8787/scim/v2, and a demo key minted through the edge's
 # management API with the CLI (`--local`). Ctrl-C stops it all.
+# The edge's port is a small proxy (scripts/client-address-proxy.mjs) that sets
+# CF-Connecting-IP from the socket, as Cloudflare does; wrangler dev runs
+# behind it on a free loopback port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 EDGE_PORT=${EDGE_PORT:-8787}
 ORIGIN_PORT=${ORIGIN_PORT:-8788}
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+WRANGLER_PORT=${WRANGLER_PORT:-$(free_port)}
 
 # Local secrets live in .dev.vars (git-ignored): generated once, and any
 # setting a newer provgate needs is appended without touching the others.
@@ -43,12 +48,14 @@ echo "[dev] SCIM origin (scim2-server) on ${origin_url}, accepting only requests
 
 # Both Workers in one local runtime: the edge (wrangler.toml) and, bound to
 # it, provgate-control (the management API and the Durable Objects).
-node_modules/.bin/wrangler dev -c wrangler.toml -c control.wrangler.toml --local --ip 127.0.0.1 --port "$EDGE_PORT" \
+node_modules/.bin/wrangler dev -c wrangler.toml -c control.wrangler.toml --local --ip 127.0.0.1 --port "$WRANGLER_PORT" \
   --show-interactive-dev-session=false &
+pids+=($!)
+node scripts/client-address-proxy.mjs "$EDGE_PORT" "$WRANGLER_PORT" &
 pids+=($!)
 
 for _ in $(seq 1 120); do
-  curl -s -o /dev/null "http://127.0.0.1:${EDGE_PORT}/scim/v2/ServiceProviderConfig" && break
+  curl -s -o /dev/null "http://127.0.0.1:${WRANGLER_PORT}/scim/v2/ServiceProviderConfig" && break
   sleep 0.5
 done
 

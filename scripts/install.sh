@@ -21,10 +21,13 @@ WORKER_BUILD_VERSION=0.8.7
 CARGO_FUZZ_VERSION=0.13.2
 # Must equal the wasm-bindgen version in Cargo.lock.
 WASM_BINDGEN_VERSION=0.2.130
-# The local SCIM origin (scim2-server on waitress), the third-party suite,
-# the workflow schema check (its GitHub schemas are vendored: offline), and
-# the API's contract checks (openapi-spec-validator, schemathesis).
-PY_PACKAGES=(scim2-server==0.8.3 "scim2-tester[httpx2]==0.5.2" scim2-cli==0.6.0 waitress==3.0.2 check-jsonschema==0.39.0 schemathesis==4.32.5 openapi-spec-validator==0.9.0)
+# The local SCIM origin (scim2-server on waitress) and the example verifier's
+# Structured Fields parser (http-sfv); the test tools: the third-party suite,
+# the independent RFC 9421 implementation the test origin checks every forward
+# with (http-message-signatures), the workflow schema check (its GitHub
+# schemas are vendored: offline), and the API's contract checks
+# (openapi-spec-validator, schemathesis).
+PY_PACKAGES=(scim2-server==0.8.3 "scim2-tester[httpx2]==0.5.2" scim2-cli==0.6.0 waitress==3.0.2 http-sfv==0.9.9 http-message-signatures==3.0.0 check-jsonschema==0.39.0 schemathesis==4.32.5 openapi-spec-validator==0.9.0)
 
 say() { printf '[install] %s\n' "$*"; }
 skip() { printf '[install] skipped: %s\n' "$*"; }

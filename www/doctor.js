@@ -104,8 +104,12 @@ async function run(raw, idpId) {
   const { key, header } = format;
 
   const check = await fetch("/_provgate/check", { method: "POST", headers: { authorization: `Bearer ${key}` }, credentials: "omit", cache: "no-store" });
+  if (check.status === 404) {
+    steps.push(fail("Key verification", "The connection doctor is turned off on this server.", "Test the connection from your identity provider, or ask the service provider."));
+    return { steps, baseUrl: null };
+  }
   if (check.status === 429) {
-    steps.push(fail("Key verification", "Too many invalid keys were checked from your address.", `Wait ${check.headers.get("retry-after") || 60} seconds and try again.`));
+    steps.push(fail("Key verification", "Too many checks: invalid keys from your address, or this key over its rate limit.", `Wait ${check.headers.get("retry-after") || 60} seconds and try again.`));
     return { steps, baseUrl: null };
   }
   const info = await check.json();
@@ -123,7 +127,7 @@ async function run(raw, idpId) {
     steps.push(fail("Key verification", why[0], why[1]));
     return { steps, baseUrl };
   }
-  const facts = [`key id ${info.key_id}`, info.label && `“${info.label}”`, info.tenant && `tenant ${info.tenant}`, `scopes ${info.scopes.join(", ")}`, info.expires_at ? `expires ${info.expires_at}` : "no expiry", `${info.rate_per_minute}/min, burst ${info.burst}`];
+  const facts = [`key id ${info.key_id}`, info.tenant && `tenant ${info.tenant}`, `scopes ${info.scopes.join(", ")}`, info.expires_at ? `expires ${info.expires_at}` : "no expiry", `${info.rate_per_minute}/min, burst ${info.burst}`];
   steps.push(pass("Key verification", facts.filter(Boolean).join(" · ")));
   if (info.usage) steps.push(pass("Recent use of this key", describeUsage(info.usage)));
 
@@ -166,6 +170,7 @@ const OUTCOME_NAMES = {
   origin_ok: "answered by the service",
   origin_client_error: "refused by the service (4xx)",
   origin_error: "failed at the service (5xx or no answer)",
+  introspected: "checked with this page",
 };
 
 /** "Last used …; last hour: 3 allowed, 1 refused for scope; …" from the guard's report. */

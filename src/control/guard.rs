@@ -92,7 +92,7 @@ impl DurableObject for KeyGuard {
                     if let Some(report) = &ask.origin {
                         usage.note_origin(UnixMillis(now_ms), report);
                     }
-                    usage.note(UnixMillis(now_ms), class, ask.source.as_ref())
+                    usage.note(UnixMillis(now_ms), ask.counted_as(class), ask.source.as_ref())
                 });
                 self.save_usage(noted.first_use || noted.new_source, now_ms).await;
                 if let Some(key_id) = ask.key_id {

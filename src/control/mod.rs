@@ -16,6 +16,7 @@ mod log;
 #[allow(dead_code)]
 #[path = "../edge/respond.rs"]
 mod respond;
+#[allow(dead_code)] // discovery metering is the SCIM Worker's
 #[path = "../edge/throttle.rs"]
 mod throttle;
 

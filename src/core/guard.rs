@@ -31,6 +31,10 @@ pub struct Ask {
     /// its listing summary (the first use, then at most hourly).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
+    /// Set for the connection doctor's check of the key: metered like a
+    /// request, counted as [`Class::Introspected`] when admitted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub introspection: bool,
 }
 
 /// What the guard answers.
@@ -73,11 +77,20 @@ impl Ask {
     pub fn quota(&self) -> Option<Quota> {
         Quota::new(self.rate_per_minute, self.burst)
     }
+
+    /// How the guard counts a request [`decide`] classed as `class`: an
+    /// admitted introspection is not an allowed SCIM request.
+    pub fn counted_as(&self, class: Class) -> Class {
+        match class {
+            Class::Allowed if self.introspection => Class::Introspected,
+            other => other,
+        }
+    }
 }
 
 impl From<Quota> for Ask {
     fn from(q: Quota) -> Self {
-        Self { rate_per_minute: q.rate_per_minute.get(), burst: q.burst.get(), denied: None, source: None, origin: None, key_id: None }
+        Self { rate_per_minute: q.rate_per_minute.get(), burst: q.burst.get(), denied: None, source: None, origin: None, key_id: None, introspection: false }
     }
 }
 
@@ -156,6 +169,11 @@ mod tests {
         assert_eq!(serde_json::from_str::<Reply>(&json).unwrap(), reply);
         let ask: Ask = serde_json::from_str(r#"{"rate_per_minute":60,"burst":5,"denied":"ip_denied","source":{"ip":"192.0.2.1"}}"#).unwrap();
         assert_eq!((ask.denied, ask.source.map(|s| s.ip)), (Some(Class::IpDenied), Some("192.0.2.1".to_owned())));
+        assert!(!serde_json::to_string(&Ask::from(Quota::new(60, 5).unwrap())).unwrap().contains("introspection"));
+        let check: Ask = serde_json::from_str(r#"{"rate_per_minute":60,"burst":5,"introspection":true}"#).unwrap();
+        assert_eq!(check.counted_as(Class::Allowed), Class::Introspected);
+        assert_eq!(check.counted_as(Class::RateLimited), Class::RateLimited);
+        assert_eq!(Ask::from(Quota::new(60, 5).unwrap()).counted_as(Class::Allowed), Class::Allowed);
         assert_eq!(retry_after_seconds(1_500_000), 2);
         assert_eq!(retry_after_seconds(0), 1);
     }

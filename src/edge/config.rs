@@ -1,5 +1,6 @@
 //! The Worker's settings, read from `[vars]` and secrets once per isolate.
 
+use crate::core::forward::extra_forwarded;
 use crate::core::gcra::Quota;
 use crate::core::preset;
 use crate::core::sign::SigningKey;
@@ -56,6 +57,14 @@ pub struct Config {
     pub alert_dedup_ms: u64,
     /// Where new guards are placed (`GUARD_LOCATION_HINT`); none: near their first caller.
     pub guard_location_hint: Option<&'static str>,
+    /// Request headers forwarded beyond the built-in allowlist
+    /// (`FORWARD_HEADERS`, comma-separated; none the edge owns).
+    pub forward_headers: Vec<String>,
+    /// Whether `/_provgate/check` answers (`DOCTOR`, `on` by default).
+    pub doctor: bool,
+    /// Whether plain `http:` requests are refused, except from loopback
+    /// (`REQUIRE_HTTPS`, default true).
+    pub require_https: bool,
 }
 
 /// The longest `ALERT_DEDUP_SECONDS` accepted: a day.
@@ -121,6 +130,16 @@ impl Config {
         if !base_path.starts_with('/') {
             return Err(Outcome::Misconfigured);
         }
+        let resource_types: Vec<String> = setting(env, "RESOURCE_TYPES")
+            .unwrap_or_else(|| "users,groups".into())
+            .split(',')
+            .map(|t| t.trim().to_ascii_lowercase())
+            .filter(|t| !t.is_empty())
+            .collect();
+        // No types would make root /.search need no read scope at all.
+        if resource_types.is_empty() {
+            return Err(Outcome::Misconfigured);
+        }
         Ok(Self {
             pepper: pepper.into_bytes(),
             previous_pepper: match setting(env, "PEPPER_PREVIOUS") {
@@ -134,12 +153,7 @@ impl Config {
             origin_timeout_ms: number(env, "ORIGIN_TIMEOUT_MS", 30_000)?,
             binding_timeout_ms: number(env, "BINDING_TIMEOUT_MS", 5_000)?,
             max_body_bytes: number(env, "MAX_BODY_BYTES", 1_048_576)?,
-            resource_types: setting(env, "RESOURCE_TYPES")
-                .unwrap_or_else(|| "users,groups".into())
-                .split(',')
-                .map(|t| t.trim().to_ascii_lowercase())
-                .filter(|t| !t.is_empty())
-                .collect(),
+            resource_types,
             public_discovery: number(env, "PUBLIC_DISCOVERY", true)?,
             auth_failure_retry_after: number(env, "AUTH_FAILURE_RETRY_AFTER", 60)?,
             default_quota: Quota::new(
@@ -175,6 +189,13 @@ impl Config {
                 None => None,
                 Some(hint) => Some(*LOCATION_HINTS.iter().find(|h| **h == hint.trim()).ok_or(Outcome::Misconfigured)?),
             },
+            forward_headers: extra_forwarded(&setting(env, "FORWARD_HEADERS").unwrap_or_default()).map_err(|_| Outcome::Misconfigured)?,
+            doctor: match setting(env, "DOCTOR").as_deref() {
+                None | Some("on") => true,
+                Some("off") => false,
+                Some(_) => return Err(Outcome::Misconfigured),
+            },
+            require_https: number(env, "REQUIRE_HTTPS", true)?,
         })
     }
 }

@@ -42,6 +42,7 @@ pub async fn run(req: Request, env: &Env, control: worker::Fetcher) -> Option<Re
     let prefix = forward::forwarded_prefix(&config.base_path, &base);
     let mut headers = forward::origin_headers(
         &[],
+        &[],
         &EdgeAssertions {
             request_id: &request_id,
             key_id: None,

@@ -70,16 +70,11 @@ pub async fn check(env: &Env, key_id: &str, ask: &mut Ask, timeout_ms: u64) -> R
     reply
 }
 
-/// What the key's guard knows: revocation, and the usage report.
-pub struct Status {
-    pub revoked: bool,
-    pub usage: serde_json::Value,
-}
-
-/// Revocation and usage, without metering.
-pub async fn status(env: &Env, key_id: &str, timeout_ms: u64) -> Result<Status> {
-    let v: serde_json::Value = call(env, key_id, "/status", None, timeout_ms).await?;
-    Ok(Status { revoked: v["revoked"] == true, usage: v["usage"].clone() })
+/// The key's usage report, without metering (the doctor's check, which
+/// was metered and told of a revocation by `check` already).
+pub async fn usage(env: &Env, key_id: &str, timeout_ms: u64) -> Result<serde_json::Value> {
+    let mut v: serde_json::Value = call(env, key_id, "/status", None, timeout_ms).await?;
+    Ok(v["usage"].take())
 }
 
 thread_local! {

@@ -27,7 +27,8 @@ const CONTROL: &str = "CONTROL";
 async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     // The management API lives in its own Worker, so that none of its code
     // loads with the SCIM path; it writes its own audit line.
-    if is_api(&req.path()) {
+    // The same screens as every request first (method, secrets in the URL, plain HTTP).
+    if is_api(&req.path()) && pipeline::passes_screen(&req, &env) {
         if let Ok(control) = env.service(CONTROL) {
             if diagnostics::is_route(&req) {
                 return Ok(diagnostics::run(req, &env, control).await.unwrap_or_else(unreachable_control));

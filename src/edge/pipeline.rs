@@ -9,7 +9,7 @@
 use super::{alert, check, config::Config, guard, log, origin, respond, store, throttle};
 use crate::core::audit::{AuditRecord, RequestFacts};
 use crate::core::bulk;
-use crate::core::credential::{credential_in_query, from_authorization, CredentialError};
+use crate::core::credential::{credential_in_query, from_authorization, secret_in_url, CredentialError};
 use crate::core::decide::{authorize, authorize_bulk, quota, Context};
 use crate::core::gcra;
 use crate::core::sign;
@@ -18,8 +18,9 @@ use crate::core::usage::{Class, Source};
 use crate::core::audit::NewSourceLine;
 use crate::core::KeyRecord;
 use crate::core::outcome::KeyRejection;
-use crate::core::forward::{self, EdgeAssertions, RequestTarget};
+use crate::core::forward::{self, EdgeAssertions, HeaderRefusal, RequestTarget};
 use crate::core::scim::{classify, Resource, ScimRequest};
+use crate::core::screen;
 use crate::core::{Outcome, UnixMillis};
 use futures_util::StreamExt;
 use std::rc::Rc;
@@ -30,7 +31,8 @@ pub async fn handle(mut req: Request, env: &Env, worker_ctx: &WorkerContext) -> 
     let started = UnixMillis(Date::now().as_millis());
     let request_id = new_request_id();
     let mut facts = RequestFacts {
-        method: req.method().to_string(),
+        // The raw method: workers-rs reads an unknown one as GET.
+        method: screen::logged_method(&req.inner().method()).to_owned(),
         client_ip: req.headers().get("cf-connecting-ip").ok().flatten(),
         ..RequestFacts::default()
     };
@@ -63,34 +65,29 @@ async fn run(
     request_id: &str,
     facts: &mut RequestFacts,
 ) -> Result<(Outcome, Response), Outcome> {
-    // parse: settings, target, SCIM shape. No I/O yet.
+    // parse: method, settings, target, scheme, SCIM shape. No I/O yet.
     let config = Config::for_isolate(env)?;
     let url = req.inner().url();
     let target = RequestTarget::parse(&url).ok_or(Outcome::NotFound)?;
-    // Before any route: a key in a URL is refused, never forwarded or looked up.
-    if target.query.is_some_and(credential_in_query) {
-        return Err(Outcome::KeyInQuery);
-    }
-    if url.len() > forward::MAX_URL_BYTES {
-        return Err(Outcome::UrlTooLong);
-    }
     let ctx = Context {
         now,
         client_ip: facts.client_ip.as_deref().and_then(|ip| ip.parse().ok()),
         resource_types: &config.resource_types,
     };
+    screen(req, &config, &url, &target, ctx.client_ip)?;
     if target.path == check::CHECK_PATH {
-        return check::run(req, env, &config, &target, &ctx, facts).await;
+        return check::run(req, env, &config, &target, &ctx, facts, request_id).await;
     }
 
     // The request's headers, read across the wasm boundary once.
     let incoming: Vec<(String, String)> = req.headers().entries().collect();
-    let scim = parse(&incoming, &config, &target, &facts.method)?;
-    facts.resource = Some(scim.resource.scope_name().into_owned());
+    let scim = parse(req, &incoming, &config, &target, &facts.method)?;
+    facts.resource = Some(scim.resource.audit_name().into_owned());
 
     let authorization = req.headers().get("authorization").ok().flatten();
     let (grant, meter, body) = if authorization.is_none() && is_public(&config, &scim, &facts.method) {
-        (None, Meter::Unkeyed, read_body(req, config.max_body_bytes).await?)
+        throttle::meter_discovery(env, facts.client_ip.as_deref()).await?;
+        (None, Meter::Unkeyed, None)
     } else {
         // verify: format and checksum, then the record by the key's keyed hash
         // (from KV, or from this isolate if read there within the cache TTL).
@@ -133,6 +130,7 @@ async fn run(
     let prefix = forward::forwarded_prefix(&config.base_path, &origin_base);
     let mut headers = forward::origin_headers(
         &incoming,
+        &config.forward_headers,
         &EdgeAssertions {
             request_id,
             key_id: grant.as_ref().map(|g| g.key_id.as_str()),
@@ -177,6 +175,39 @@ async fn run(
     Ok((outcome, respond::passthrough(response, request_id, &rate_headers)))
 }
 
+/// Before any route, the management API's included: the method, a secret
+/// anywhere in the URL (refused, never forwarded or looked up), the URL's
+/// length, plain HTTP.
+fn screen(req: &Request, config: &Config, url: &str, target: &RequestTarget<'_>, client_ip: Option<std::net::IpAddr>) -> Result<(), Outcome> {
+    if !screen::method_allowed(&req.inner().method()) {
+        return Err(Outcome::MethodNotAllowed);
+    }
+    if secret_in_url(target.path) {
+        return Err(Outcome::KeyInPath);
+    }
+    if target.query.is_some_and(credential_in_query) {
+        return Err(Outcome::KeyInQuery);
+    }
+    if url.len() > forward::MAX_URL_BYTES {
+        return Err(Outcome::UrlTooLong);
+    }
+    if screen::plain_http_refused(target.scheme, client_ip, config.require_https) {
+        return Err(Outcome::HttpsRequired);
+    }
+    Ok(())
+}
+
+/// Whether a request for another Worker's route (the management API) passes
+/// [`screen`]; one that does not is handed to [`handle`], which refuses it
+/// the same way, with its audit line.
+pub fn passes_screen(req: &Request, env: &Env) -> bool {
+    let Ok(config) = Config::for_isolate(env) else { return false };
+    let url = req.inner().url();
+    let Some(target) = RequestTarget::parse(&url) else { return false };
+    let client_ip = req.headers().get("cf-connecting-ip").ok().flatten().and_then(|ip| ip.parse().ok());
+    screen(req, &config, &url, &target, client_ip).is_ok()
+}
+
 /// What the throttle phase learned, for the response headers and the log.
 enum Meter {
     /// No key (public discovery): nothing to meter.
@@ -212,22 +243,42 @@ async fn authorize_body(req: &mut Request, config: &Config, scim: &ScimRequest, 
 
 /// Where the request came from: the client's address and, where
 /// Cloudflare supplies them, its country and network.
-fn source(req: &Request, client_ip: &str) -> Option<Source> {
+pub(super) fn source(req: &Request, client_ip: &str) -> Option<Source> {
     let cf = req.cf();
     Source::new(client_ip, cf.and_then(|c| c.country()).as_deref(), cf.and_then(|c| c.asn()))
 }
 
-/// The SCIM request below the base path, refusing method overrides.
-fn parse(headers: &[(String, String)], config: &Config, target: &RequestTarget<'_>, method: &str) -> Result<ScimRequest, Outcome> {
+/// The SCIM request below the base path; refuses method and URL overrides
+/// and `_` twins of the edge's headers, a body on GET, HEAD or DELETE, and
+/// an encoded body.
+fn parse(req: &Request, headers: &[(String, String)], config: &Config, target: &RequestTarget<'_>, method: &str) -> Result<ScimRequest, Outcome> {
     let below_base = target.path.strip_prefix(config.base_path.as_str()).ok_or(Outcome::NotFound)?;
     if !below_base.is_empty() && !below_base.starts_with('/') {
         return Err(Outcome::NotFound);
     }
     let scim = classify(method, below_base)?;
-    if forward::has_method_override(headers.iter().map(|(name, _)| name.as_str())) {
-        return Err(Outcome::MethodNotAllowed);
+    forward::screen_headers(headers.iter().map(|(name, _)| name.as_str())).map_err(|refusal| match refusal {
+        HeaderRefusal::MethodOverride => Outcome::MethodNotAllowed,
+        HeaderRefusal::Reserved => Outcome::HeaderRefused,
+    })?;
+    let header = |name: &str| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+    if !screen::body_allowed(method) && has_body(req, header("content-length")) {
+        return Err(Outcome::BodyNotAllowed);
+    }
+    if screen::encoding_refused(header("content-encoding")) {
+        return Err(Outcome::ContentEncodingRefused);
     }
     Ok(scim)
+}
+
+/// Whether the request has a body: a declared non-zero length, or a body
+/// stream the runtime holds (a chunked one declares none).
+fn has_body(req: &Request, content_length: Option<&str>) -> bool {
+    match content_length.map(|v| v.trim().parse::<u64>()) {
+        Some(Ok(0)) => false,
+        Some(_) => true,
+        None => req.inner().body().is_some(),
+    }
 }
 
 /// `GET /ServiceProviderConfig` without a key, when `PUBLIC_DISCOVERY` allows it.

@@ -45,6 +45,7 @@ const upload = async (env) => (uploads[env] ??= await dryRun(env));
 const config = (env) => (configs[env] ??= unstable_readConfig({ config: path.join(ROOT, "wrangler.toml"), env: env || undefined }, { hideWarnings: true }));
 const binding = (metadata, type, name) => metadata.bindings.find((b) => b.type === type && b.name === name);
 const varNames = (metadata) => metadata.bindings.filter((b) => b.type === "plain_text").map((b) => b.name).sort();
+const bindingNames = (metadata) => metadata.bindings.filter((b) => b.type !== "plain_text").map((b) => `${b.type} ${b.name}`).sort();
 
 for (const env of ENVIRONMENTS) {
   test(`wrangler deploy --dry-run --env=${env || '""'}: the bundle and every binding the Worker reads`, { timeout: 300_000 }, async () => {
@@ -54,6 +55,7 @@ for (const env of ENVIRONMENTS) {
     assert.ok(binding(metadata, "kv_namespace", "KEYS")?.namespace_id, "KEYS");
     assert.equal(binding(metadata, "durable_object_namespace", "KEY_GUARD")?.class_name, "KeyGuard");
     assert.deepEqual(binding(metadata, "ratelimit", "AUTH_FAILURES")?.simple, { limit: 100, period: 60 });
+    assert.deepEqual(binding(metadata, "ratelimit", "DISCOVERY_LIMIT")?.simple, { limit: 60, period: 60 });
     // Audit lines kept; invocation logs and traces (which record URLs, and SCIM filters carry personal data) off.
     assert.deepEqual(metadata.observability, { enabled: true, logs: { invocation_logs: false }, traces: { enabled: false } });
     assert.ok(!metadata.bindings.some((b) => b.type === "secret_text"), "no secret in the configuration");
@@ -66,9 +68,11 @@ for (const env of ["staging", "production"]) {
     const own = (await upload(env)).metadata;
     assert.deepEqual(varNames(own), varNames(top), `[env.${env}.vars] must repeat every [vars] entry (vars are not inherited)`);
     assert.ok(varNames(top).length >= 15, `parsed ${varNames(top)}`);
+    assert.deepEqual(bindingNames(own), bindingNames(top), `[env.${env}] must repeat every binding (bindings are not inherited)`);
     for (const other of ENVIRONMENTS.filter((e) => e !== env)) {
       const theirs = (await upload(other)).metadata;
-      assert.notEqual(binding(own, "ratelimit", "AUTH_FAILURES").namespace_id, binding(theirs, "ratelimit", "AUTH_FAILURES").namespace_id, `${env} and ${other || "the top level"} share a rate-limit namespace`);
+      const ids = (m) => m.bindings.filter((b) => b.type === "ratelimit").map((b) => b.namespace_id);
+      for (const id of ids(own)) assert.ok(!ids(theirs).includes(id), `${env} and ${other || "the top level"} share the rate-limit namespace ${id}`);
       assert.notEqual(binding(own, "kv_namespace", "KEYS").namespace_id, binding(theirs, "kv_namespace", "KEYS").namespace_id, `${env} and ${other || "the top level"} share a KV namespace`);
     }
   });

@@ -8,6 +8,9 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startEdge, startRecordingOrigin, startWebhook, mintKey, raw, randomSecret, apiClient } from "./harness.mjs";
 
+// These edges play clients from other addresses over plain HTTP (loopback in fact).
+const REMOTE = { REQUIRE_HTTPS: "false" };
+
 const pepper = randomSecret();
 const rootToken = randomSecret() + randomSecret();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -34,7 +37,7 @@ describe("alerts reach the webhook, one per key or address and kind per window",
       originUrl: origin.url,
       pepper,
       authFailureLimit: 3,
-      vars: { ALERT_WEBHOOK_URL: webhook.url, ALERT_DEDUP_SECONDS: "3600", ROOT_TOKEN: rootToken },
+      vars: { ALERT_WEBHOOK_URL: webhook.url, ALERT_DEDUP_SECONDS: "3600", ROOT_TOKEN: rootToken, ...REMOTE },
     });
   });
   after(async () => {
@@ -113,7 +116,7 @@ describe("after the window, the alert is sent again with the count held back", (
   test("new sources of one key across two windows", async () => {
     const origin = await startRecordingOrigin();
     const webhook = await startWebhook();
-    const edge = await startEdge({ originUrl: origin.url, pepper, vars: { ALERT_WEBHOOK_URL: webhook.url, ALERT_DEDUP_SECONDS: "3" } });
+    const edge = await startEdge({ originUrl: origin.url, pepper, vars: { ALERT_WEBHOOK_URL: webhook.url, ALERT_DEDUP_SECONDS: "3", ...REMOTE } });
     try {
       const { key } = await mintKey(edge, pepper);
       for (const ip of ["192.0.2.1", "192.0.2.2", "192.0.2.3", "192.0.2.4"]) assert.equal((await get(edge, key, ip)).status, 200);
@@ -159,9 +162,9 @@ describe("a webhook that is down or never answers changes nothing for SCIM", () 
     const down = await startWebhook({ mode: "down" });
     const hang = await startWebhook({ mode: "hang" });
     const edges = {
-      none: await startEdge({ originUrl: origin.url, pepper, authFailureLimit: 2 }),
-      down: await startEdge({ originUrl: origin.url, pepper, authFailureLimit: 2, vars: { ALERT_WEBHOOK_URL: down.url } }),
-      hang: await startEdge({ originUrl: origin.url, pepper, authFailureLimit: 2, vars: { ALERT_WEBHOOK_URL: hang.url } }),
+      none: await startEdge({ originUrl: origin.url, pepper, authFailureLimit: 2, vars: REMOTE }),
+      down: await startEdge({ originUrl: origin.url, pepper, authFailureLimit: 2, vars: { ALERT_WEBHOOK_URL: down.url, ...REMOTE } }),
+      hang: await startEdge({ originUrl: origin.url, pepper, authFailureLimit: 2, vars: { ALERT_WEBHOOK_URL: hang.url, ...REMOTE } }),
     };
     try {
       const runs = {};

@@ -27,7 +27,8 @@ describe("connection doctor", { timeout: 180_000, skip: inCi ? false : noBrowser
   before(async () => {
     assert.ok(!noBrowser, `${noBrowser} (CI=true: a missing browser fails the run)`);
     origin = await startScimOrigin({ token, signingSecrets: [SIGNING_SECRET] });
-    edge = await startEdge({ originUrl: origin.url, originAuthorization: `Bearer ${token}`, pepper, assets: true });
+    // One test plays a remote IdP (CF-Connecting-IP) over plain HTTP.
+    edge = await startEdge({ originUrl: origin.url, originAuthorization: `Bearer ${token}`, pepper, assets: true, vars: { REQUIRE_HTTPS: "false" } });
     profile = mkdtempSync(path.join(tmpdir(), "provgate-chromium-"));
     // A fresh profile each run; the flags keep Chromium off the (closed) network.
     browser = await chromium.launchPersistentContext(profile, {
@@ -76,7 +77,8 @@ describe("connection doctor", { timeout: 180_000, skip: inCi ? false : noBrowser
     const failed = steps.filter((s) => !s.ok);
     assert.equal(failed.length, 1, JSON.stringify(steps, null, 1));
     assert.match(failed[0].text, /lacks groups:read and groups:write: Okta: Push Groups will fail/);
-    assert.ok(steps.some((s) => s.ok && /Key verification/.test(s.text) && /Okta prod/.test(s.text)));
+    assert.ok(steps.some((s) => s.ok && /Key verification/.test(s.text) && /scopes users:read, users:write/.test(s.text)));
+    assert.ok(!steps.some((s) => /Okta prod/.test(s.text)), "the operator's label is not shown");
     assert.ok(steps.some((s) => s.ok && /test connection/.test(s.text)));
     assert.ok(steps.some((s) => s.ok && /Read with users:read/.test(s.text)));
     assert.match(await page.textContent("#base-url"), new RegExp(`${edge.base.replace(/[.]/g, "\\.")}$`));
@@ -126,8 +128,9 @@ describe("connection doctor", { timeout: 180_000, skip: inCi ? false : noBrowser
 
   test("the page shows the key's last use and recent outcomes, never its addresses", async () => {
     const { key } = await mintKey(edge, pepper, { scopes: "users:read" });
+    // The check itself is a use of the key, counted as such.
     let steps = await diagnose(key, "entra");
-    assert.ok(steps.some((s) => s.ok && /Recent use of this key.*Not used yet/s.test(s.text)), JSON.stringify(steps, null, 1));
+    assert.ok(steps.some((s) => s.ok && /Recent use of this key.*Last hour: 1 checked with this page\./s.test(s.text)), JSON.stringify(steps, null, 1));
     // What the IdP did before: two reads and one write its scopes do not allow.
     const call = (method) => raw(`${edge.base}/Users`, { method, headers: { authorization: `Bearer ${key}`, "cf-connecting-ip": "192.0.2.77", "content-type": "application/scim+json" }, body: method === "POST" ? "{}" : undefined });
     assert.deepEqual([(await call("GET")).status, (await call("GET")).status, (await call("POST")).status], [200, 200, 403]);
@@ -138,7 +141,7 @@ describe("connection doctor", { timeout: 180_000, skip: inCi ? false : noBrowser
     steps = await diagnose(key, "entra");
     const recent = steps.find((s) => /Recent use of this key/.test(s.text));
     assert.match(recent.text, /Last used \d{4}-\d\d-\d\dT/);
-    assert.match(recent.text, /Last hour: \d+ allowed, \d+ answered by the service, 1 refused for scope\./);
+    assert.match(recent.text, /Last hour: \d+ allowed, [3-9] checked with this page, \d+ answered by the service, 1 refused for scope\./);
   });
 
   test("introspection tells only about the key presented, and counts failures", async () => {
@@ -146,9 +149,27 @@ describe("connection doctor", { timeout: 180_000, skip: inCi ? false : noBrowser
     const good = await raw(`${edge.url}/_provgate/check`, { method: "POST", headers: { authorization: `Bearer ${key}` } });
     const info = good.json();
     assert.deepEqual([info.valid, info.key_id, info.tenant], [true, keyId, "acme"]);
+    assert.ok(!("label" in info), "no operator label");
     assert.ok(!good.text.includes(key) && !good.text.includes("hash:"));
     const bad = await raw(`${edge.url}/_provgate/check`, { method: "POST", headers: { authorization: "Bearer pvk_nope" } });
     assert.deepEqual(Object.keys(bad.json()).sort(), ["reason", "scim_base_url", "valid"]);
     assert.equal((await edge.auditFor(bad.headers["x-request-id"])).reason, "introspected_invalid");
+  });
+
+  test("with DOCTOR=off the route is gone (404) and the page says the doctor is off", async () => {
+    const off = await startEdge({ originUrl: origin.url, originAuthorization: `Bearer ${token}`, pepper, assets: true, vars: { DOCTOR: "off" } });
+    try {
+      const { key } = await mintKey(off, pepper);
+      const res = await raw(`${off.url}/_provgate/check`, { method: "POST", headers: { authorization: `Bearer ${key}` } });
+      assert.equal(res.status, 404);
+      assert.equal((await off.auditFor(res.headers["x-request-id"])).reason, "not_found");
+      await page.goto(`${off.url}/`);
+      const steps = await diagnose(key, "okta-header");
+      assert.equal(steps.length, 2, JSON.stringify(steps));
+      assert.match(steps[1].text, /FAIL.*Key verification.*turned off/s);
+    } finally {
+      await page.goto(`${edge.url}/`);
+      await off.stop();
+    }
   });
 });

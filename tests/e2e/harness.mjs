@@ -81,7 +81,8 @@ export async function startRecordingOrigin(respond) {
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
-      const entry = { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() };
+      // rawHeaders: the names exactly as sent (case, underscores, repeats).
+      const entry = { method: req.method, url: req.url, headers: req.headers, rawHeaders: req.rawHeaders, body: Buffer.concat(chunks).toString() };
       received.push(entry);
       leaks.query(req.url.split("?")[1]);
       seen.push({ method: req.method, path: req.url, headers: req.rawHeaders.flatMap((v, i, all) => (i % 2 ? [] : [[v, all[i + 1]]])) });
@@ -162,9 +163,18 @@ export async function startWebhook({ mode = "ok" } = {}) {
  * bindings: { wrappedBindings, durableObjects } }` for the edge.
  * `inspector: true` opens workerd's DevTools inspector on a loopback port
  * (`edge.mf.getInspectorURL()`), e.g. to measure the isolate's memory.
- * `buildDir` starts another build (bench/ab.mjs).
+ * `buildDir` starts another build (bench/ab.mjs). `authFailureLimit` and
+ * `discoveryLimit` set the AUTH_FAILURES and DISCOVERY_LIMIT bindings.
+ *
+ * Requests reach it over plain HTTP from loopback, which REQUIRE_HTTPS
+ * allows, and without CF-Connecting-IP miniflare sets the socket's address,
+ * as Cloudflare (and make dev's proxy) would. A test may still send
+ * CF-Connecting-IP to play a remote client, as Cloudflare's edge would see
+ * it: such a request is plain HTTP from a remote address, so it is refused
+ * unless sent as https (`edge.mf.dispatchFetch("https://…")`) or the edge
+ * runs with REQUIRE_HTTPS=false.
  */
-export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, guard = true, kvPersist, doPersist, vars = {}, authFailureLimit = 100, assets = false, captureLogs = true, standIns, controlStandIns, inspector = false, buildDir = path.join(ROOT, "build"), controlDir = path.join(ROOT, "build/control") }) {
+export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, guard = true, kvPersist, doPersist, vars = {}, authFailureLimit = 100, discoveryLimit = 60, assets = false, captureLogs = true, standIns, controlStandIns, inspector = false, buildDir = path.join(ROOT, "build"), controlDir = path.join(ROOT, "build/control") }) {
   if (!captureLogs && underTest) throw new Error("captureLogs: false is for load runs: a test's edge keeps its logs for the leak scan");
   const logs = [];
   const bindings = { PEPPER: pepper, ORIGIN_URL: originUrl, SCIM_BASE_PATH: "/scim/v2", ORIGIN_SIGNING_SECRET: SIGNING_SECRET, ...vars };
@@ -187,7 +197,10 @@ export async function startEdge({ originUrl, originAuthorization, pepper, kv = t
     serviceBindings: { CONTROL: "control" },
     // The connection doctor's static page, as `[assets]` serves it.
     ...(assets ? { assets: { directory: path.join(ROOT, "www"), routerConfig: { has_user_worker: true } } } : {}),
-    ratelimits: { AUTH_FAILURES: { simple: { limit: authFailureLimit, period: 60 } } },
+    ratelimits: {
+      AUTH_FAILURES: { simple: { limit: authFailureLimit, period: 60 } },
+      DISCOVERY_LIMIT: { simple: { limit: discoveryLimit, period: 60 } },
+    },
     bindings,
     ...standIns?.bindings,
   };

@@ -84,6 +84,7 @@ dev=$!
 status=000
 for _ in $(seq 1 240); do
   status=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$edge_port/scim/v2/ServiceProviderConfig" || true)
+  # Up, and make dev has said so (it prints once its own probe answers).
   [[ "$status" == 200 ]] && grep -q 'provgate is serving' "$log/dev.txt" && break
   kill -0 "$dev" 2>/dev/null || break
   sleep 0.5
