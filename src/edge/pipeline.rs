@@ -74,7 +74,10 @@ async fn run(
         client_ip: facts.client_ip.as_deref().and_then(|ip| ip.parse().ok()),
         resource_types: &config.resource_types,
     };
-    screen(req, &config, &url, &target, ctx.client_ip)?;
+    if !screen::method_allowed(&req.inner().method()) {
+        return Err(Outcome::MethodNotAllowed);
+    }
+    screen(&config, &url, &target, ctx.client_ip)?;
     if target.path == check::CHECK_PATH {
         return check::run(req, env, &config, &target, &ctx, facts, request_id).await;
     }
@@ -175,13 +178,11 @@ async fn run(
     Ok((outcome, respond::passthrough(response, request_id, &rate_headers)))
 }
 
-/// Before any route, the management API's included: the method, a secret
-/// anywhere in the URL (refused, never forwarded or looked up), the URL's
-/// length, plain HTTP.
-fn screen(req: &Request, config: &Config, url: &str, target: &RequestTarget<'_>, client_ip: Option<std::net::IpAddr>) -> Result<(), Outcome> {
-    if !screen::method_allowed(&req.inner().method()) {
-        return Err(Outcome::MethodNotAllowed);
-    }
+/// Before any route, the management API's included: a secret anywhere in
+/// the URL (refused, never forwarded or looked up), the URL's length,
+/// plain HTTP. (Methods are screened by each route: the API answers an
+/// unknown one with its own `Allow`.)
+fn screen(config: &Config, url: &str, target: &RequestTarget<'_>, client_ip: Option<std::net::IpAddr>) -> Result<(), Outcome> {
     if secret_in_url(target.path) {
         return Err(Outcome::KeyInPath);
     }
@@ -205,7 +206,7 @@ pub fn passes_screen(req: &Request, env: &Env) -> bool {
     let url = req.inner().url();
     let Some(target) = RequestTarget::parse(&url) else { return false };
     let client_ip = req.headers().get("cf-connecting-ip").ok().flatten().and_then(|ip| ip.parse().ok());
-    screen(req, &config, &url, &target, client_ip).is_ok()
+    screen(&config, &url, &target, client_ip).is_ok()
 }
 
 /// What the throttle phase learned, for the response headers and the log.

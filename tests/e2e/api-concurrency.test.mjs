@@ -13,7 +13,7 @@ describe("concurrent API calls", { timeout: 300_000 }, () => {
   let origin, edge, api;
   before(async () => {
     origin = await startRecordingOrigin();
-    edge = await startEdge({ originUrl: origin.url, pepper, authFailureLimit: 5, vars: { ROOT_TOKEN: rootToken } });
+    edge = await startEdge({ originUrl: origin.url, pepper, authFailureLimit: 5, vars: { ROOT_TOKEN: rootToken, REQUIRE_HTTPS: "false" } }); // remote callers over the harness's plain HTTP
     api = apiClient(edge, rootToken);
   });
   after(async () => {

@@ -131,7 +131,6 @@ describe("management API", { timeout: 300_000 }, () => {
       ["GET", "/usage/stale?unused_for=0d", {}, 400, "invalid_field", ["unused_for"]],
       ["POST", "/tokens", { body: { label: "x", scopes: ["keys:admin"] } }, 400, "invalid_field", ["scopes"]],
       ["GET", "/keys/key_doesnotexist", {}, 404, "not_found", []],
-      ["GET", "/keys/pvk_notanid", {}, 404, "not_found", []],
       ["GET", "/nothing-here", {}, 404, "not_found", []],
       ["GET", "/tokens/tok_doesnotexist", {}, 404, "not_found", []],
     ];
@@ -142,6 +141,14 @@ describe("management API", { timeout: 300_000 }, () => {
       assert.equal(res.json().request_id, res.headers["x-request-id"]);
       assert.equal((await edge.auditFor(res.headers["x-request-id"])).reason, `api_${type}`);
     }
+    // Something shaped like a secret in the URL is refused by the edge's screen before any
+    // route, the API's included: 400 key_in_path, the edge's own error, nothing looked up.
+    const keyInPath = await api("GET", "/keys/pvk_notanid");
+    assert.deepEqual([keyInPath.status, keyInPath.headers["content-type"]], [400, "application/scim+json"]);
+    assert.equal((await edge.auditFor(keyInPath.headers["x-request-id"])).reason, "key_in_path");
+    // Plain HTTP from a non-loopback client is refused before the API too (REQUIRE_HTTPS).
+    const plain = await api("GET", "/keys", { headers: { "cf-connecting-ip": "198.51.100.9" } });
+    assert.deepEqual([plain.status, (await edge.auditFor(plain.headers["x-request-id"])).reason], [403, "https_required"]);
     const wrongMethod = await api("PUT", `/keys/${m.key_id}`, { body: {} });
     assert.deepEqual([wrongMethod.status, wrongMethod.headers.allow, problem(wrongMethod).type], [405, "GET, PATCH, DELETE", "method_not_allowed"]);
     const after = (await edge.mf.getKVNamespace("KEYS").then((kv) => kv.list())).keys.length;
