@@ -48,6 +48,7 @@ impl Fixture {
             rate_per_minute: Some(600),
             burst: Some(50),
             rotated_from: None,
+            auth: Default::default(),
         };
         let mut cache = RecordCache::new(10_000, 1024);
         cache.put(record_digest(PEPPER, &key), Rc::new(record.clone()), NOW);

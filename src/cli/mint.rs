@@ -75,6 +75,7 @@ pub fn run(args: MintArgs) -> Result<(), String> {
             rate_per_minute: args.rate_per_minute,
             burst: args.burst,
             rotated_from: None,
+            auth: Default::default(),
         },
     );
     match args.target.emit {

@@ -51,29 +51,14 @@ pub enum KeyFormatError {
 impl ProvisioningKey {
     /// Checks the format and checksum of a presented key.
     pub fn parse(presented: &str) -> Result<Self, KeyFormatError> {
-        let bytes = presented.as_bytes();
-        if bytes.len() != KEY_LEN
-            || !presented.starts_with(KEY_PREFIX)
-            || !bytes[KEY_PREFIX.len()..].iter().all(u8::is_ascii_alphanumeric)
-        {
-            return Err(KeyFormatError::Malformed);
-        }
-        let (signed, checksum) = presented.split_at(KEY_LEN - CHECKSUM_LEN);
-        if checksum.as_bytes() != base62_digits(crc32fast::hash(signed.as_bytes())) {
-            return Err(KeyFormatError::BadChecksum);
-        }
+        check_checksummed(presented, KEY_PREFIX, KEY_BODY_LEN)?;
         Ok(Self(presented.to_owned()))
     }
 
     /// Makes a new key from a source of random bytes (the CLI passes
     /// the operating system's source; tests pass a deterministic one).
     pub fn generate(fill_random: impl FnMut(&mut [u8])) -> Self {
-        let mut key = String::with_capacity(KEY_LEN);
-        key.push_str(KEY_PREFIX);
-        key.push_str(&random_base62(KEY_BODY_LEN, fill_random));
-        let checksum = base62_u32(crc32fast::hash(key.as_bytes()));
-        key.push_str(&checksum);
-        Self(key)
+        Self(checksummed(KEY_PREFIX, KEY_BODY_LEN, fill_random))
     }
 
     /// The key's text, for hashing or for printing once at mint time.
@@ -111,6 +96,32 @@ impl fmt::Display for KeyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// `prefix` + `body_len` random base62 characters + the 6-character base62
+/// CRC32 of both: the shape of every provgate secret that is not MAC'd
+/// (keys, OAuth refresh tokens).
+pub(crate) fn checksummed(prefix: &str, body_len: usize, fill_random: impl FnMut(&mut [u8])) -> String {
+    let mut text = String::with_capacity(prefix.len() + body_len + CHECKSUM_LEN);
+    text.push_str(prefix);
+    text.push_str(&random_base62(body_len, fill_random));
+    let checksum = base62_u32(crc32fast::hash(text.as_bytes()));
+    text.push_str(&checksum);
+    text
+}
+
+/// Whether `presented` has the shape [`checksummed`] makes.
+pub(crate) fn check_checksummed(presented: &str, prefix: &str, body_len: usize) -> Result<(), KeyFormatError> {
+    let bytes = presented.as_bytes();
+    let len = prefix.len() + body_len + CHECKSUM_LEN;
+    if bytes.len() != len || !presented.starts_with(prefix) || !bytes[prefix.len()..].iter().all(u8::is_ascii_alphanumeric) {
+        return Err(KeyFormatError::Malformed);
+    }
+    let (signed, checksum) = presented.split_at(len - CHECKSUM_LEN);
+    if checksum.as_bytes() != base62_digits(crc32fast::hash(signed.as_bytes())) {
+        return Err(KeyFormatError::BadChecksum);
+    }
+    Ok(())
 }
 
 /// Uniform base62 characters by rejection sampling: bytes ≥ 248 (= 4 × 62)
