@@ -90,6 +90,40 @@ impl Principal for KeyRecord {
     }
 }
 
+/// A record shared by the isolate's cache answers as the record.
+impl<P: Principal + ?Sized> Principal for std::rc::Rc<P> {
+    fn key_id(&self) -> &KeyId {
+        (**self).key_id()
+    }
+    fn tenant(&self) -> Option<&str> {
+        (**self).tenant()
+    }
+    fn scopes(&self) -> &[Scope] {
+        (**self).scopes()
+    }
+    fn revoked(&self) -> bool {
+        (**self).revoked()
+    }
+    fn not_before(&self) -> Option<UnixMillis> {
+        (**self).not_before()
+    }
+    fn expires_at(&self) -> Option<UnixMillis> {
+        (**self).expires_at()
+    }
+    fn allow_ips(&self) -> &[IpNet] {
+        (**self).allow_ips()
+    }
+    fn rate_per_minute(&self) -> Option<u32> {
+        (**self).rate_per_minute()
+    }
+    fn burst(&self) -> Option<u32> {
+        (**self).burst()
+    }
+    fn kind(&self) -> CredentialKind {
+        (**self).kind()
+    }
+}
+
 /// The key's quota: its own numbers, or the edge's defaults.
 pub fn quota<P: Principal + ?Sized>(who: &P, default: Quota) -> Quota {
     Quota::new(who.rate_per_minute().unwrap_or(default.rate_per_minute.get()), who.burst().unwrap_or(default.burst.get()))
