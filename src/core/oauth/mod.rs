@@ -15,12 +15,18 @@
 
 pub mod access;
 pub mod claims;
+pub mod code;
 pub mod envelope;
+pub mod family;
 pub mod ids;
 pub mod keys;
 pub mod layout;
 pub mod lifetime;
+pub mod pkce;
 pub mod policy;
+pub mod redeemed;
+pub mod refresh;
+pub mod state;
 
 /// What a request presented, as the audit line names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
