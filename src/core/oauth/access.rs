@@ -57,6 +57,11 @@ pub fn issue(keys: &TokenKeys, claims: &AccessClaims) -> Result<AccessToken, Too
     envelope::seal(keys, ACCESS_PREFIX, ACCESS_VERSION, &body).map(AccessToken)
 }
 
+/// Whether `claims` can be issued (they fit in [`MAX_SEALED_LEN`](super::envelope::MAX_SEALED_LEN)).
+pub fn fits(claims: &AccessClaims) -> bool {
+    claims.encode().is_some_and(|body| envelope::fits(ACCESS_PREFIX, body.len()))
+}
+
 /// Verifies a presented token at `now`: bounded length, prefix, encoding,
 /// version, MAC (current secret, then previous), claims, expiry.
 pub fn verify(keys: &TokenKeys, presented: &str, now: UnixMillis) -> Result<Verified, Rejection> {

@@ -42,13 +42,20 @@ pub enum Rejection {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TooLarge;
 
+/// The length of the sealed text of a `body_len`-byte body.
+fn sealed_len(prefix: &str, body_len: usize) -> Option<usize> {
+    Some(prefix.len() + base64::encoded_len(HEADER_LEN.checked_add(body_len)?, false)? + 1 + MAC_CHARS)
+}
+
+/// Whether a `body_len`-byte body can be sealed.
+pub fn fits(prefix: &str, body_len: usize) -> bool {
+    sealed_len(prefix, body_len).is_some_and(|len| len <= MAX_SEALED_LEN)
+}
+
 /// Seals `body` as `prefix` + payload + MAC under the current secret.
 pub fn seal(keys: &TokenKeys, prefix: &str, version: u8, body: &[u8]) -> Result<String, TooLarge> {
+    let len = sealed_len(prefix, body.len()).filter(|&len| len <= MAX_SEALED_LEN).ok_or(TooLarge)?;
     let payload_len = HEADER_LEN + body.len();
-    let len = prefix.len() + base64::encoded_len(payload_len, false).ok_or(TooLarge)? + 1 + MAC_CHARS;
-    if len > MAX_SEALED_LEN {
-        return Err(TooLarge);
-    }
     let mut payload = Vec::with_capacity(payload_len);
     payload.push(version);
     payload.extend_from_slice(&keys.current_id());

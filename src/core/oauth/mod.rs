@@ -15,9 +15,13 @@
 
 pub mod access;
 pub mod claims;
+pub mod client_auth;
 pub mod code;
 pub mod envelope;
+pub mod error;
+pub mod exchange;
 pub mod family;
+pub mod form;
 pub mod ids;
 pub mod keys;
 pub mod layout;
@@ -26,7 +30,10 @@ pub mod pkce;
 pub mod policy;
 pub mod redeemed;
 pub mod refresh;
+pub mod response;
+pub mod scope_param;
 pub mod state;
+pub mod token_request;
 
 /// What a request presented, as the audit line names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
