@@ -172,15 +172,7 @@ pub fn authorize<P: Principal + ?Sized>(who: &P, request: &ScimRequest, ctx: &Co
 /// validity window, from an allowed address. [`authorize`] starts with
 /// them; so does client authentication at the OAuth token endpoint.
 pub fn admit<P: Principal + ?Sized>(who: &P, ctx: &Context<'_>) -> Result<(), Outcome> {
-    if who.revoked() {
-        return Err(Outcome::InvalidKey(KeyRejection::Revoked));
-    }
-    if who.not_before().is_some_and(|t| ctx.now < t) {
-        return Err(Outcome::InvalidKey(KeyRejection::NotYetValid));
-    }
-    if who.expires_at().is_some_and(|t| ctx.now >= t) {
-        return Err(Outcome::InvalidKey(KeyRejection::Expired));
-    }
+    valid_at(who, ctx.now).map_err(Outcome::InvalidKey)?;
     let allow_ips = who.allow_ips();
     if !allow_ips.is_empty() {
         // An allowlisted key from an unknown address is denied: fail closed.
@@ -188,6 +180,20 @@ pub fn admit<P: Principal + ?Sized>(who: &P, ctx: &Context<'_>) -> Result<(), Ou
         if !ip.is_some_and(|ip| allow_ips.iter().any(|net| net.contains(&ip))) {
             return Err(Outcome::IpDenied);
         }
+    }
+    Ok(())
+}
+
+/// Not revoked and inside the validity window at `now`.
+pub fn valid_at<P: Principal + ?Sized>(who: &P, now: UnixMillis) -> Result<(), KeyRejection> {
+    if who.revoked() {
+        return Err(KeyRejection::Revoked);
+    }
+    if who.not_before().is_some_and(|t| now < t) {
+        return Err(KeyRejection::NotYetValid);
+    }
+    if who.expires_at().is_some_and(|t| now >= t) {
+        return Err(KeyRejection::Expired);
     }
     Ok(())
 }

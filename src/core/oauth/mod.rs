@@ -14,6 +14,7 @@
 //! | refresh token | `pvr_` | random, ≥ 256 bits, CRC32 checksum | its hash, in the key's guard (rotation, reuse detection) |
 
 pub mod access;
+pub mod authorize;
 pub mod claims;
 pub mod client_auth;
 pub mod code;
@@ -26,6 +27,7 @@ pub mod ids;
 pub mod keys;
 pub mod layout;
 pub mod lifetime;
+pub mod metadata;
 pub mod pkce;
 pub mod policy;
 pub mod redeemed;
