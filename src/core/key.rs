@@ -86,6 +86,18 @@ impl KeyId {
         valid.then(|| Self(text.to_owned()))
     }
 
+    /// The id `key_` + `body`, with the same rule as [`parse`](Self::parse)
+    /// (one allocation: compact layouts store the body alone).
+    pub fn from_body(body: &str) -> Option<Self> {
+        let valid = (1..=64).contains(&body.len()) && body.bytes().all(|b| b.is_ascii_alphanumeric());
+        valid.then(|| {
+            let mut id = String::with_capacity(KEY_ID_PREFIX.len() + body.len());
+            id.push_str(KEY_ID_PREFIX);
+            id.push_str(body);
+            Self(id)
+        })
+    }
+
     /// The id's text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -225,7 +237,10 @@ mod tests {
         assert_eq!(id.as_str().len(), KEY_ID_PREFIX.len() + KEY_ID_BODY_LEN);
         for bad in ["", "key_", "key_a\r\nx", "key_a b", "pvk_abc", "key_\"x"] {
             assert_eq!(KeyId::parse(bad), None, "{bad:?}");
+            assert_eq!(KeyId::from_body(bad.strip_prefix("key_").unwrap_or(bad)), None, "{bad:?}");
         }
+        assert_eq!(KeyId::from_body(&id.as_str()[4..]), Some(id.clone()));
+        assert_eq!(KeyId::from_body(&"a".repeat(65)), None);
     }
 
     proptest! {

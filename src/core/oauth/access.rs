@@ -65,8 +65,7 @@ pub fn fits(claims: &AccessClaims) -> bool {
 /// Verifies a presented token at `now`: bounded length, prefix, encoding,
 /// version, MAC (current secret, then previous), claims, expiry.
 pub fn verify(keys: &TokenKeys, presented: &str, now: UnixMillis) -> Result<Verified, Rejection> {
-    let (body, signed_by) = envelope::open(keys, ACCESS_PREFIX, ACCESS_VERSION, presented)?;
-    let claims = AccessClaims::decode(&body).ok_or(Rejection::Malformed)?;
+    let (claims, signed_by) = envelope::open(keys, ACCESS_PREFIX, ACCESS_VERSION, presented, AccessClaims::decode)?;
     if expired(claims.expires_at, now) {
         return Err(Rejection::Expired);
     }

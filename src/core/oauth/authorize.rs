@@ -292,7 +292,7 @@ mod tests {
         assert_eq!(page("client_id=key_3mXq8Jt0aZ", &r), PageProblem::MissingRedirectUri);
         assert_eq!(page(&query("&client_id=key_3mXq8Jt0aZ"), &r), PageProblem::BadQuery);
         assert_eq!(page(&query("&state=again"), &r), PageProblem::BadQuery);
-        assert_eq!(page(&query(&format!("&x=%ff")), &r), PageProblem::BadQuery);
+        assert_eq!(page(&query("&x=%ff"), &r), PageProblem::BadQuery);
         assert_eq!(page(&query("").replace("key_3mXq8Jt0aZ", "key_3mXq8Jt0aY"), &r), PageProblem::OtherClient);
         assert_eq!(page(&query("").replace("callback", "callback%2F"), &r), PageProblem::RedirectNotRegistered);
         assert_eq!(page(&query("").replace("acme.okta.com", "evil.example"), &r), PageProblem::RedirectNotRegistered);

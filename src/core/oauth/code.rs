@@ -106,8 +106,7 @@ pub fn issue(keys: &super::keys::TokenKeys, claims: &CodeClaims) -> Result<AuthC
 /// Verifies a presented code at `now` (MAC, then expiry). What it is bound
 /// to is checked by the token endpoint (`exchange`), single use by the guard.
 pub fn verify(keys: &super::keys::TokenKeys, presented: &str, now: UnixMillis) -> Result<CodeClaims, Rejection> {
-    let (body, _) = envelope::open(keys, CODE_PREFIX, CODE_VERSION, presented)?;
-    let claims = CodeClaims::decode(&body).ok_or(Rejection::Malformed)?;
+    let (claims, _) = envelope::open(keys, CODE_PREFIX, CODE_VERSION, presented, CodeClaims::decode)?;
     if expired(claims.expires_at, now) {
         return Err(Rejection::Expired);
     }

@@ -69,23 +69,36 @@ pub fn seal(keys: &TokenKeys, prefix: &str, version: u8, body: &[u8]) -> Result<
     Ok(text)
 }
 
-/// Verifies `text` and returns its body and the secret that sealed it.
-/// The MAC is checked before the body is interpreted.
-pub fn open(keys: &TokenKeys, prefix: &str, version: u8, text: &str) -> Result<(Vec<u8>, Slot), Rejection> {
+/// Verifies `text` and reads its body with `read` (`None`: malformed).
+/// Returns what `read` made of it and the secret that sealed it. The MAC
+/// is checked before the body is interpreted.
+pub fn open<T>(keys: &TokenKeys, prefix: &str, version: u8, text: &str, read: impl FnOnce(&[u8]) -> Option<T>) -> Result<(T, Slot), Rejection> {
     if text.len() > MAX_SEALED_LEN {
         return Err(Rejection::TooLong);
     }
     let rest = text.strip_prefix(prefix).ok_or(Rejection::Malformed)?;
-    let (payload_text, mac_text) = rest.split_once('.').ok_or(Rejection::Malformed)?;
-    if mac_text.len() != MAC_CHARS {
+    // The MAC has a fixed length, so the `.` has a fixed place; base64url
+    // has no `.`, so the payload cannot hold another.
+    let dot = rest.len().checked_sub(MAC_CHARS + 1).ok_or(Rejection::Malformed)?;
+    if rest.as_bytes()[dot] != b'.' {
         return Err(Rejection::Malformed);
     }
+    let (payload_text, mac_text) = (&rest[..dot], &rest[dot + 1..]);
     let mut tag = [0u8; 32];
     match URL_SAFE_NO_PAD.decode_slice(mac_text, &mut tag) {
         Ok(32) => {}
         _ => return Err(Rejection::Malformed),
     }
-    let payload = URL_SAFE_NO_PAD.decode(payload_text).map_err(|_| Rejection::Malformed)?;
+    // Typical payloads are decoded on the stack; larger ones on the heap.
+    let mut inline = [0u8; INLINE_BYTES];
+    let heap;
+    let payload: &[u8] = if payload_text.len() <= INLINE_CHARS {
+        let n = URL_SAFE_NO_PAD.decode_slice(payload_text, &mut inline).map_err(|_| Rejection::Malformed)?;
+        &inline[..n]
+    } else {
+        heap = URL_SAFE_NO_PAD.decode(payload_text).map_err(|_| Rejection::Malformed)?;
+        &heap
+    };
     if payload.len() < HEADER_LEN {
         return Err(Rejection::Malformed);
     }
@@ -94,16 +107,24 @@ pub fn open(keys: &TokenKeys, prefix: &str, version: u8, text: &str) -> Result<(
     }
     let id = [payload[1], payload[2], payload[3], payload[4]];
     let signed = &text[..prefix.len() + payload_text.len()];
-    let slot = keys.open(id, signed.as_bytes(), &tag).ok_or(Rejection::BadMac)?;
-    let mut body = payload;
-    body.drain(..HEADER_LEN);
-    Ok((body, slot))
+    let signed_by = keys.open(id, signed.as_bytes(), &tag).ok_or(Rejection::BadMac)?;
+    let value = read(&payload[HEADER_LEN..]).ok_or(Rejection::Malformed)?;
+    Ok((value, signed_by))
 }
+
+/// Payloads up to this many bytes are decoded without an allocation.
+const INLINE_BYTES: usize = 256;
+/// base64 characters that surely decode within [`INLINE_BYTES`].
+const INLINE_CHARS: usize = INLINE_BYTES / 3 * 4;
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn read_all(b: &[u8]) -> Option<Vec<u8>> {
+        Some(b.to_vec())
+    }
 
     fn keys() -> TokenKeys {
         TokenKeys::new(b"0123456789abcdef0123456789abcdef", None).unwrap()
@@ -117,24 +138,28 @@ mod tests {
         let (payload, mac) = text[4..].split_once('.').unwrap();
         assert_eq!(mac.len(), MAC_CHARS);
         assert!(payload.bytes().chain(mac.bytes()).all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
-        assert_eq!(open(&k, "pvx_", 1, &text), Ok((b"hello".to_vec(), Slot::Current)));
+        assert_eq!(open(&k, "pvx_", 1, &text, |b| Some(b.to_vec())), Ok((b"hello".to_vec(), Slot::Current)));
+        assert_eq!(open(&k, "pvx_", 1, &text, |_| None::<()>), Err(Rejection::Malformed), "a body its reader refuses");
+        // Bodies decoded on the heap work alike.
+        let large = seal(&k, "pvx_", 1, &[9; 1000]).unwrap();
+        assert_eq!(open(&k, "pvx_", 1, &large, |b| Some(b.len())), Ok((1000, Slot::Current)));
     }
 
     #[test]
     fn each_defect_has_its_rejection() {
         let k = keys();
         let text = seal(&k, "pvx_", 1, b"hello").unwrap();
-        assert_eq!(open(&k, "pvy_", 1, &text), Err(Rejection::Malformed));
-        assert_eq!(open(&k, "pvx_", 2, &text), Err(Rejection::BadVersion));
-        assert_eq!(open(&k, "pvx_", 1, &text.replace('.', "")), Err(Rejection::Malformed));
-        assert_eq!(open(&k, "pvx_", 1, &format!("{text}A")), Err(Rejection::Malformed));
-        assert_eq!(open(&k, "pvx_", 1, &format!("{text}=")), Err(Rejection::Malformed));
-        assert_eq!(open(&k, "pvx_", 1, &format!("{}.{}", &text[..text.len() - 45], &text[text.len() - 43..])), Err(Rejection::Malformed));
-        assert_eq!(open(&k, "pvx_", 1, &"a".repeat(MAX_SEALED_LEN + 1)), Err(Rejection::TooLong));
+        assert_eq!(open(&k, "pvy_", 1, &text, read_all), Err(Rejection::Malformed));
+        assert_eq!(open(&k, "pvx_", 2, &text, read_all), Err(Rejection::BadVersion));
+        assert_eq!(open(&k, "pvx_", 1, &text.replace('.', ""), read_all), Err(Rejection::Malformed));
+        assert_eq!(open(&k, "pvx_", 1, &format!("{text}A"), read_all), Err(Rejection::Malformed));
+        assert_eq!(open(&k, "pvx_", 1, &format!("{text}="), read_all), Err(Rejection::Malformed));
+        assert_eq!(open(&k, "pvx_", 1, &format!("{}.{}", &text[..text.len() - 45], &text[text.len() - 43..]), read_all), Err(Rejection::Malformed));
+        assert_eq!(open(&k, "pvx_", 1, &"a".repeat(MAX_SEALED_LEN + 1), read_all), Err(Rejection::TooLong));
         let other = TokenKeys::new(b"another secret, also 32 bytes lo", None).unwrap();
-        assert_eq!(open(&other, "pvx_", 1, &text), Err(Rejection::BadMac));
+        assert_eq!(open(&other, "pvx_", 1, &text, read_all), Err(Rejection::BadMac));
         // Too short for the header.
-        assert_eq!(open(&k, "pvx_", 1, &format!("pvx_AQID.{}", &text[text.len() - 43..])), Err(Rejection::Malformed));
+        assert_eq!(open(&k, "pvx_", 1, &format!("pvx_AQID.{}", &text[text.len() - 43..]), read_all), Err(Rejection::Malformed));
     }
 
     #[test]
@@ -142,7 +167,7 @@ mod tests {
         let k = keys();
         let text = seal(&k, "pvx_", 1, b"hello").unwrap();
         let swapped = text.replacen("pvx_", "pvy_", 1);
-        assert_eq!(open(&k, "pvy_", 1, &swapped), Err(Rejection::BadMac));
+        assert_eq!(open(&k, "pvy_", 1, &swapped, read_all), Err(Rejection::BadMac));
     }
 
     #[test]
@@ -151,7 +176,7 @@ mod tests {
         let fits = (MAX_SEALED_LEN - 4 - 1 - MAC_CHARS) * 3 / 4 - HEADER_LEN;
         let text = seal(&k, "pvx_", 1, &vec![7; fits]).unwrap();
         assert!(text.len() <= MAX_SEALED_LEN);
-        assert!(open(&k, "pvx_", 1, &text).is_ok());
+        assert!(open(&k, "pvx_", 1, &text, read_all).is_ok());
         assert_eq!(seal(&k, "pvx_", 1, &vec![7; fits + 1]), Err(TooLarge));
     }
 
@@ -165,13 +190,13 @@ mod tests {
             prop_assume!(bytes[pos] != byte);
             bytes[pos] = byte;
             if let Ok(changed) = String::from_utf8(bytes) {
-                prop_assert!(open(&k, "pvx_", 1, &changed).is_err(), "{} accepted", changed);
+                prop_assert!(open(&k, "pvx_", 1, &changed, read_all).is_err(), "{} accepted", changed);
             }
         }
 
         #[test]
         fn open_never_panics(text in ".{0,300}") {
-            let _ = open(&keys(), "pvx_", 1, &text);
+            let _ = open(&keys(), "pvx_", 1, &text, read_all);
         }
     }
 }

@@ -7,11 +7,39 @@ use crate::core::key::{KeyId, KEY_ID_PREFIX};
 use crate::core::record::valid_tenant;
 use crate::core::scope::Scope;
 use ipnet::IpNet;
+use std::borrow::Cow;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// The scopes with a one-byte code; any other is written as its text.
-const CODED: [&str; 7] = ["*", "me", "bulk", "users:read", "users:write", "groups:read", "groups:write"];
-const TEXT_SCOPE: u8 = CODED.len() as u8;
+/// The code of a scope written as its text; the common ones have their own.
+const TEXT_SCOPE: u8 = 7;
+
+/// The one-byte code of a common scope.
+fn code_of(scope: &Scope) -> Option<u8> {
+    match scope {
+        Scope::All => Some(0),
+        Scope::Me => Some(1),
+        Scope::Bulk => Some(2),
+        Scope::Read(r) if r == "users" => Some(3),
+        Scope::Write(r) if r == "users" => Some(4),
+        Scope::Read(r) if r == "groups" => Some(5),
+        Scope::Write(r) if r == "groups" => Some(6),
+        _ => None,
+    }
+}
+
+/// The common scope of a code (names borrowed: nothing to allocate).
+fn coded(code: u8) -> Option<Scope> {
+    Some(match code {
+        0 => Scope::All,
+        1 => Scope::Me,
+        2 => Scope::Bulk,
+        3 => Scope::Read(Cow::Borrowed("users")),
+        4 => Scope::Write(Cow::Borrowed("users")),
+        5 => Scope::Read(Cow::Borrowed("groups")),
+        6 => Scope::Write(Cow::Borrowed("groups")),
+        _ => return None,
+    })
+}
 
 /// Builds a layout.
 #[derive(Default)]
@@ -65,12 +93,11 @@ impl Writer {
     pub fn scopes(&mut self, scopes: &[Scope]) -> Option<()> {
         self.u8(u8::try_from(scopes.len()).ok()?);
         for scope in scopes {
-            let text = scope.to_string();
-            match CODED.iter().position(|c| *c == text) {
-                Some(code) => self.u8(code as u8),
+            match code_of(scope) {
+                Some(code) => self.u8(code),
                 None => {
                     self.u8(TEXT_SCOPE);
-                    self.short_text(&text)?;
+                    self.short_text(&scope.to_string())?;
                 }
             }
         }
@@ -142,11 +169,7 @@ impl<'a> Reader<'a> {
     }
     /// A key id written by [`Writer::key_id`].
     pub fn key_id(&mut self) -> Option<KeyId> {
-        let body = self.short_text()?;
-        let mut id = String::with_capacity(KEY_ID_PREFIX.len() + body.len());
-        id.push_str(KEY_ID_PREFIX);
-        id.push_str(body);
-        KeyId::parse(&id)
+        KeyId::from_body(self.short_text()?)
     }
     /// A tenant written by [`Writer::tenant`], valid as a record's.
     pub fn tenant(&mut self) -> Option<Option<String>> {
@@ -162,12 +185,11 @@ impl<'a> Reader<'a> {
         let count = self.u8()?;
         let mut scopes = Vec::with_capacity(usize::from(count));
         for _ in 0..count {
-            let code = self.u8()?;
-            let text = match code {
-                TEXT_SCOPE => Some(self.short_text()?).filter(|t| !CODED.contains(t))?,
-                code => CODED.get(usize::from(code))?,
+            let scope = match self.u8()? {
+                TEXT_SCOPE => Some(self.short_text()?.parse().ok()?).filter(|s| code_of(s).is_none())?,
+                code => coded(code)?,
             };
-            scopes.push(text.parse().ok()?);
+            scopes.push(scope);
         }
         Some(scopes)
     }
