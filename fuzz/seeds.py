@@ -153,9 +153,11 @@ queries = [
 write("oauth_token", [b"\x00" + t.encode() for t in tokens] + [b"\x05" + c.encode() for c in codes]
       + [b"\x01" + r.encode() for r in requests] + [b"\x04" + q.encode() for q in queries]
       # Mode 6: claims bodies sealed by the target itself; the custom scope
-      # "users:wrote" is one byte from "users:write", which must be coded.
+      # "usera:write" is one byte from "users:write", which must be coded.
       + [b"\x06" + ref.access_body(), b"\x06" + ref.code_body(challenge=challenge),
-         b"\x06" + ref.access_body(scopes=bytes([1, 7]) + ref.short(b"users:wrote"))])
+         b"\x06" + ref.access_body(scopes=bytes([1, 7]) + ref.short(b"usera:write")),
+         # A coded scope written as text: a second spelling, must not verify.
+         b"\x06" + ref.access_body(scopes=bytes([1, 7]) + ref.short(b"users:write"))])
 
 records_dir = os.path.join(HERE, "corpus", "key_record")
 if len(sys.argv) > 1:

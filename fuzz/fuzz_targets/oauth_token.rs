@@ -86,7 +86,7 @@ fn raw_token(text: &str) {
     match access::verify(&keys(), text, NOW) {
         Ok(v) => {
             assert!(text.len() <= MAX_SEALED_LEN && text.starts_with(ACCESS_PREFIX));
-            assert!(NOW.0 < v.claims.expires_at * 1000, "an expired token verified");
+            assert!(NOW.0 < v.claims.expires_at.saturating_mul(1000), "an expired token verified");
             let sealer = TokenKeys::new(if v.signed_by == Slot::Current { CURRENT } else { PREVIOUS }, None).unwrap();
             assert_eq!(access::issue(&sealer, &v.claims).unwrap().expose(), text, "a second spelling of a token verified");
         }
@@ -97,7 +97,7 @@ fn raw_token(text: &str) {
 
 fn raw_code(text: &str) {
     if let Ok(claims) = code::verify(&keys(), text, NOW) {
-        assert!(NOW.0 < claims.expires_at * 1000);
+        assert!(NOW.0 < claims.expires_at.saturating_mul(1000));
         let now_keys = TokenKeys::new(CURRENT, None).unwrap();
         let then_keys = TokenKeys::new(PREVIOUS, None).unwrap();
         let again = [now_keys, then_keys].map(|k| code::issue(&k, &claims).unwrap().expose().to_owned());
