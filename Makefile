@@ -9,17 +9,26 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 WASM_SOURCES := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 E2E_TESTS := $(wildcard tests/e2e/*.test.mjs)
 
-.PHONY: dev test install build cli test-core test-deploy test-e2e bench load profile clean fuzz test-fuzz
+.PHONY: dev test install install-dev install-test build cli test-core test-deploy test-install test-workflows test-e2e bench load profile clean fuzz test-fuzz
 
 ## Run provgate locally: a real SCIM origin, a demo key, the edge on :8787.
-dev: install build cli
+dev: install-dev build cli
 	bash scripts/dev.sh
 
 ## Run every test: core (cargo test) and end to end (workerd + real origins).
-test: install build cli test-core test-deploy test-e2e test-fuzz
+test: install-test build cli test-core test-deploy test-install test-workflows test-e2e test-fuzz
 
+## What build, deploy and the CLI need (Rust target, worker-build, wasm-bindgen, npm).
 install:
 	bash scripts/install.sh
+
+## + the Python venv of the local SCIM origin (make dev).
+install-dev:
+	bash scripts/install.sh dev
+
+## + the test-only tools: cargo-fuzz, Chromium (skipped with a message where apt/root are missing).
+install-test:
+	bash scripts/install.sh test
 
 ## The Worker bundle (build/): incremental, so wrangler's [build] step is cheap.
 build: build/worker/shim.mjs
@@ -33,25 +42,35 @@ cli:
 test-core:
 	cargo test
 
-## The deploy configuration and bundle are valid (no Cloudflare account needed).
+## The deploy configuration and bundle are valid, for the top level, staging
+## and production (wrangler deploy --dry-run; no Cloudflare account needed).
 test-deploy:
-	node_modules/.bin/wrangler deploy --dry-run --outdir build/dry-run > build/dry-run.log 2>&1 || { cat build/dry-run.log; exit 1; }
-	@grep -q 'dry-run: exiting now' build/dry-run.log && test -s build/dry-run/shim.js && ls build/dry-run/*.wasm >/dev/null && echo "wrangler deploy --dry-run: ok"
+	timeout 900 node --test --test-timeout=300000 tests/deploy/*.test.mjs
+
+## make install in a fresh copy, with apt-get and Chromium off the PATH, still
+## builds, deploys (dry run) and runs make dev; the doctor's browser test
+## skips visibly without Chromium, and fails under CI=true.
+test-install:
+	timeout 1500 bash tests/install/fresh-clone.sh
+
+## The CI deploy workflow is valid (schema check, offline).
+test-workflows:
+	timeout 300 node --test --test-timeout=120000 tests/workflows/*.test.mjs
 
 test-e2e:
 	timeout 900 node --test --test-timeout=300000 $(E2E_TESTS)
 
 ## Fuzz every core parser for FUZZ_SECONDS each (cargo fuzz; see scripts/fuzz.sh).
 FUZZ_SECONDS ?= 60
-fuzz: install
+fuzz: install-test
 	bash scripts/fuzz.sh $(FUZZ_SECONDS)
 
 ## A short fuzz run of each target, as part of make test.
-test-fuzz: install
+test-fuzz: install-test
 	bash scripts/fuzz.sh 15
 
 ## Bounded load runs on loopback; see BENCHMARKS.md.
-bench: install build cli
+bench: install-dev build cli
 	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	cargo bench --bench decision -- --warm-up-time 1 --measurement-time 3
 	cargo bench --bench usage -- --warm-up-time 1 --measurement-time 3
@@ -59,18 +78,19 @@ bench: install build cli
 	CARGO_TARGET_DIR=target/bench-soft RUSTFLAGS='--cfg sha2_backend="soft"' cargo bench --bench decision -- --warm-up-time 1 --measurement-time 3
 	if command -v valgrind >/dev/null; then bash bench/instructions.sh; else echo "valgrind not installed: instruction counts skipped"; fi
 	node bench/limiter.mjs 2000 8 3
+	node bench/guard-duration.mjs 2000
 	node bench/load.mjs 10 16
 	node bench/startup.mjs 5
 
 ## Mixed valid/invalid traffic against a counting origin: nothing invalid
 ## reaches it, nothing allowed is lost or doubled, memory stays flat (60 s).
-load: install build cli
+load: install-dev build cli
 	timeout 300 node bench/counting-load.mjs 60 16
 
 ## Where the edge's time goes under load (BENCHMARKS.md): a build that keeps the
 ## wasm's function names, entered through bench/profile-worker.mjs, then bench/profile.mjs.
 ## PROFILE_BUILDS="dir …" adds other builds (e.g. an earlier commit's) to its cost table.
-profile: install cli
+profile: install-dev cli
 	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	CARGO_TARGET_DIR=target/profiling CARGO_PROFILE_RELEASE_STRIP=false worker-build --profiling --out-dir build/profiling
 	cp bench/profile-worker.mjs build/profiling/worker/shim.mjs

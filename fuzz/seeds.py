@@ -99,6 +99,18 @@ bodies = [
 ]
 write("bulk_body", [with_scopes(0, s, b) for s, b in bodies])
 
+# url_secret: `[mode][text]`, an even mode taking the text as a path or query.
+urls = [
+    f"/scim/v2/{KEY}", f"/scim/v2/Users/{KEY}", f"/scim/v2/Users/{KEY.lower()}", "/scim/v2/Users/2819c223-7f76-453a-919d-413861904646",
+    "/scim/v2/pvm_0123", "/scim/v2/Users/%70%76%6B%5Fabc", "/scim/v2/Users/%2570vk_abc", "/x/%25252525252570",
+    "filter=userName%20eq%20%22bjensen%40example.com%22", f"access_token={KEY}", "aadOptscim062020", "x=PVA_1&y=pvr_2",
+]
+write("url_secret", [b"\x00" + u.encode() for u in urls] + [b"\x01" + bytes(range(40))])
+
+# forward_headers: arbitrary bytes, decoded by the target as headers and flags.
+write("forward_headers", [bytes([i, 7, 3, 0, 1, 0, 65, 1, 2, 9, 0, 0, 0, 1, 120, 95, 97]) * 3 for i in range(4)]
+      + [b"\x00\x02accept\x00x_forwarded_host\x01\x00x-custom", b"\x05" * 64])
+
 # OAuth (oauth_token): tokens and codes sealed with the target's secrets by the
 # independent layout of tests/fixtures/reference_token.py; token requests and
 # authorization queries as Okta and Entra ID send them.

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # `make dev`: a real SCIM origin on 127.0.0.1:8788, a demo key in the local
 # KV, and the edge on http://127.0.0.1:8787/scim/v2. Ctrl-C stops it all.
+# The edge's port is a small proxy (scripts/client-address-proxy.mjs) that sets
+# CF-Connecting-IP from the socket, as Cloudflare does; wrangler dev runs
+# behind it on a free loopback port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 EDGE_PORT=${EDGE_PORT:-8787}
 ORIGIN_PORT=${ORIGIN_PORT:-8788}
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+WRANGLER_PORT=${WRANGLER_PORT:-$(free_port)}
 
 # Local secrets live in .dev.vars (git-ignored): generated once, and any
 # setting a newer provgate needs is appended without touching the others.
@@ -41,12 +46,14 @@ key_out=$(./target/debug/provgate key mint --local --label "make dev demo" --sco
 key=$(sed -n 's/^key: *//p' <<<"$key_out")
 key_id=$(sed -n 's/^key id: *//p' <<<"$key_out")
 
-node_modules/.bin/wrangler dev --local --ip 127.0.0.1 --port "$EDGE_PORT" \
+node_modules/.bin/wrangler dev --local --ip 127.0.0.1 --port "$WRANGLER_PORT" \
   --show-interactive-dev-session=false &
+pids+=($!)
+node scripts/client-address-proxy.mjs "$EDGE_PORT" "$WRANGLER_PORT" &
 pids+=($!)
 
 for _ in $(seq 1 120); do
-  curl -s -o /dev/null "http://127.0.0.1:${EDGE_PORT}/scim/v2/ServiceProviderConfig" && break
+  curl -s -o /dev/null "http://127.0.0.1:${WRANGLER_PORT}/scim/v2/ServiceProviderConfig" && break
   sleep 0.5
 done
 

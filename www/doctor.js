@@ -6,7 +6,8 @@ const KEY_SHAPE = /^pvk_[0-9A-Za-z]{49}$/;
 const IDPS = {
   "okta-header": { name: "Okta (HTTP Header)", prefix: "Okta:", bearer: false, test: "/Users?startIndex=1&count=2" },
   "okta-bearer": { name: "Okta (OAuth Bearer Token)", prefix: "Okta:", bearer: true, test: "/Users?startIndex=1&count=2" },
-  entra: { name: "Microsoft Entra ID", prefix: "Entra ID:", bearer: true, test: null },
+  // Entra's Tenant URL carries ?aadOptscim062020 (its SCIM-compliant mode), which it sends on every call.
+  entra: { name: "Microsoft Entra ID", prefix: "Entra ID:", bearer: true, test: null, flag: "aadOptscim062020" },
   onelogin: { name: "OneLogin", prefix: "OneLogin:", bearer: true, test: "/Users?startIndex=1&count=1" },
 };
 
@@ -35,7 +36,10 @@ function base62(value, width) {
   return out;
 }
 
-/** The format checks, in the page: returns the key, or throws a step result. */
+/**
+ * The format checks, in the page. Returns `{ step, key, header }` (header:
+ * the Authorization value the IdP will send), or a failed step alone.
+ */
 function checkFormat(raw, idp) {
   const text = raw.trim();
   if (!text) return fail("Key format", "No key was entered.", "Paste the key from the identity provider's secret field.");
@@ -43,9 +47,6 @@ function checkFormat(raw, idp) {
   const bare = text.replace(/^bearer\s+/i, "").trim();
   if (/^bearer\s+/i.test(bare) || (bare.match(/pvk_/g) || []).length > 1) {
     return fail("Key format", "The key appears twice, or “Bearer” appears twice.", "Paste the key exactly once, with nothing around it.");
-  }
-  if (bearer && !idp.bearer) {
-    return fail("Key format", "The value starts with “Bearer”.", `${idp.name}: in HTTP Header mode paste the key without “Bearer ” — Okta sends the field as it is.`);
   }
   if (bearer && idp.bearer) {
     return fail("Key format", "The value starts with “Bearer”.", `${idp.name} adds “Bearer ” itself: paste only the key (pvk_…), or the header becomes “Bearer Bearer …”.`);
@@ -56,7 +57,18 @@ function checkFormat(raw, idp) {
   if (base62(crc32(bare.slice(0, 47)), 6) !== bare.slice(47)) {
     return fail("Key format", "The key's checksum does not match: it has a typo or was cut short.", "Copy the whole key again from where it was first shown.");
   }
-  return { step: pass("Key format", "Well-formed, and the checksum matches."), key: bare };
+  if (bearer) {
+    // Okta's HTTP Header mode sends the field as it is: "Bearer pvk_…" is a header provgate accepts.
+    const note = `Well-formed, and the checksum matches. Note: ${idp.name} sends the field as it is, so provgate receives “Bearer pvk_…”, which it accepts (the key alone works too).`;
+    return { step: pass("Key format", note), key: bare, header: `Bearer ${bare}` };
+  }
+  return { step: pass("Key format", "Well-formed, and the checksum matches."), key: bare, header: idp.bearer ? `Bearer ${bare}` : bare };
+}
+
+/** `path` with the IdP's flag first in its query, as the IdP sends it. */
+function withFlag(path, idp) {
+  if (!idp.flag) return path;
+  return path.includes("?") ? path.replace("?", `?${idp.flag}&`) : `${path}?${idp.flag}`;
 }
 
 function pass(title, detail) {
@@ -66,9 +78,9 @@ function fail(title, detail, remedy) {
   return { ok: false, title, detail, remedy };
 }
 
-async function scimGet(path, key, idp, base) {
-  const headers = { authorization: idp.bearer ? `Bearer ${key}` : key, accept: "application/scim+json" };
-  const res = await fetch(`${base}${path}`, { headers, credentials: "omit", cache: "no-store" });
+async function scimGet(path, header, idp, base) {
+  const headers = { authorization: header, accept: "application/scim+json" };
+  const res = await fetch(`${base}${withFlag(path, idp)}`, { headers, credentials: "omit", cache: "no-store" });
   let body = null;
   try {
     body = await res.json();
@@ -89,15 +101,21 @@ async function run(raw, idpId) {
   const format = checkFormat(raw, idp);
   if (!format.key) return { steps: [format], baseUrl: null };
   steps.push(format.step);
-  const key = format.key;
+  const { key, header } = format;
 
   const check = await fetch("/_provgate/check", { method: "POST", headers: { authorization: `Bearer ${key}` }, credentials: "omit", cache: "no-store" });
+  if (check.status === 404) {
+    steps.push(fail("Key verification", "The connection doctor is turned off on this server.", "Test the connection from your identity provider, or ask the service provider."));
+    return { steps, baseUrl: null };
+  }
   if (check.status === 429) {
-    steps.push(fail("Key verification", "Too many invalid keys were checked from your address.", `Wait ${check.headers.get("retry-after") || 60} seconds and try again.`));
+    steps.push(fail("Key verification", "Too many checks: invalid keys from your address, or this key over its rate limit.", `Wait ${check.headers.get("retry-after") || 60} seconds and try again.`));
     return { steps, baseUrl: null };
   }
   const info = await check.json();
-  const baseUrl = info.scim_base_url;
+  const scimBase = info.scim_base_url;
+  // What the admin types into the IdP: the base URL, with the IdP's flag if it has one.
+  const baseUrl = withFlag(scimBase, idp);
   if (!info.valid) {
     const why = {
       unknown: ["This server has no such key.", "Check that the identity provider points at this server (not a staging one), or ask the service provider for a key for this environment."],
@@ -109,7 +127,7 @@ async function run(raw, idpId) {
     steps.push(fail("Key verification", why[0], why[1]));
     return { steps, baseUrl };
   }
-  const facts = [`key id ${info.key_id}`, info.label && `“${info.label}”`, info.tenant && `tenant ${info.tenant}`, `scopes ${info.scopes.join(", ")}`, info.expires_at ? `expires ${info.expires_at}` : "no expiry", `${info.rate_per_minute}/min, burst ${info.burst}`];
+  const facts = [`key id ${info.key_id}`, info.tenant && `tenant ${info.tenant}`, `scopes ${info.scopes.join(", ")}`, info.expires_at ? `expires ${info.expires_at}` : "no expiry", `${info.rate_per_minute}/min, burst ${info.burst}`];
   steps.push(pass("Key verification", facts.filter(Boolean).join(" · ")));
   if (info.usage) steps.push(pass("Recent use of this key", describeUsage(info.usage)));
 
@@ -121,20 +139,20 @@ async function run(raw, idpId) {
       : pass(`What ${idp.name} can do with this key`, caps.map((c) => c.operation).join(" · ")),
   );
 
-  const disco = await scimGet("/ServiceProviderConfig", key, idp, baseUrl);
+  const disco = await scimGet("/ServiceProviderConfig", header, idp, scimBase);
   steps.push(disco.status === 200 ? pass("Discovery (/ServiceProviderConfig)", "The SCIM service answers.") : scimFailure("Discovery (/ServiceProviderConfig)", disco, "The service behind this edge is not answering: tell the service provider."));
 
   const testPath = idp.test || `/Users?filter=${encodeURIComponent(`userName eq "${crypto.randomUUID()}"`)}`;
-  const probe = await scimGet(testPath, key, idp, baseUrl);
+  const probe = await scimGet(testPath, header, idp, scimBase);
   steps.push(
     probe.status === 200
-      ? pass(`${idp.name}: test connection`, `GET ${testPath} answered 200.`)
+      ? pass(`${idp.name}: test connection`, `GET ${withFlag(testPath, idp)} answered 200.`)
       : scimFailure(`${idp.name}: test connection`, probe, probe.status === 403 ? "The key needs users:read for the test connection." : "Tell the service provider the request id shown above."),
   );
 
   for (const [scope, path] of [["users:read", "/Users?count=1"], ["groups:read", "/Groups?count=1"]]) {
     if (!info.scopes.includes(scope) && !info.scopes.includes("*")) continue;
-    const r = await scimGet(path, key, idp, baseUrl);
+    const r = await scimGet(path, header, idp, scimBase);
     steps.push(r.status === 200 ? pass(`Read with ${scope}`, `GET ${path} answered 200.`) : scimFailure(`Read with ${scope}`, r, "Tell the service provider the request id shown above."));
   }
   return { steps, baseUrl };
@@ -152,6 +170,7 @@ const OUTCOME_NAMES = {
   origin_ok: "answered by the service",
   origin_client_error: "refused by the service (4xx)",
   origin_error: "failed at the service (5xx or no answer)",
+  introspected: "checked with this page",
 };
 
 /** "Last used …; last hour: 3 allowed, 1 refused for scope; …" from the guard's report. */

@@ -3,8 +3,11 @@
 provgate signs every request it forwards (RFC 9421 HTTP Message Signatures,
 hmac-sha256, over @method, @target-uri, content-digest and the
 X-Provgate-Key-Id / X-Provgate-Tenant headers) and sends the body's
-Content-Digest (RFC 9530). This module checks all of it with the Python
-standard library only:
+Content-Digest (RFC 9530). This module checks all of it, with the Python
+standard library and one maintained parser for the Structured Fields the
+signature headers are written in (`http-sfv`, RFC 8941):
+
+    pip install 'http-sfv==0.9.9'
 
     from provgate_verify import ProvgateVerifier
     app = ProvgateVerifier(app, secrets=[os.environ["ORIGIN_SIGNING_SECRET"]])
@@ -24,11 +27,22 @@ import sys
 import threading
 import time
 
-__all__ = ["ProvgateVerifier", "Rejected", "verify", "key_id_for"]
+import http_sfv
+
+__all__ = ["ProvgateVerifier", "Rejected", "verify", "key_id_for", "signature_base"]
+
+#: What every provgate signature must cover; the key id and tenant headers
+#: too whenever they are present.
+REQUIRED = ("@method", "@target-uri", "content-digest")
+ASSERTED = ("x-provgate-key-id", "x-provgate-tenant")
 
 
 class Rejected(Exception):
     """The request is not a valid, fresh forward from the edge."""
+
+    def __init__(self, reason, status=401):
+        super().__init__(reason)
+        self.status = status
 
 
 def key_id_for(secret):
@@ -40,51 +54,47 @@ def _bytes(value):
     return value.encode() if isinstance(value, str) else value
 
 
-def _split_top_level(value):
-    """Split a structured-field dictionary at top-level commas."""
-    members, depth, quoted, start = [], 0, False, 0
-    for i, ch in enumerate(value):
-        if ch == '"' and (i == 0 or value[i - 1] != "\\"):
-            quoted = not quoted
-        elif not quoted and ch == "(":
-            depth += 1
-        elif not quoted and ch == ")":
-            depth -= 1
-        elif not quoted and depth == 0 and ch == ",":
-            members.append(value[start:i].strip())
-            start = i + 1
-    members.append(value[start:].strip())
-    return [m for m in members if m]
+def _dictionary(name, value):
+    """An RFC 8941 Dictionary header, parsed by http-sfv."""
+    parsed = http_sfv.Dictionary()
+    try:
+        parsed.parse((value or "").encode("ascii"))
+    except (ValueError, UnicodeEncodeError) as why:
+        raise Rejected("malformed %s (%s)" % (name, why)) from None
+    return parsed
 
 
-def _dictionary(value):
-    out = {}
-    for member in _split_top_level(value or ""):
-        label, sep, rest = member.partition("=")
-        if not sep or label in out:
-            raise Rejected("malformed or repeated signature label")
-        out[label.strip()] = rest.strip()
-    return out
-
-
-def _inner_list(text):
-    """Parse `("a" "b");p=1;q="x"` into (["a", "b"], {"p": 1, "q": "x"})."""
-    if not text.startswith("(") or ")" not in text:
+def _components(member):
+    """The covered component names of one Signature-Input member."""
+    if not isinstance(member, http_sfv.InnerList):
         raise Rejected("malformed Signature-Input")
-    inside, _, params_text = text[1:].partition(")")
-    components = inside.split()
-    if any(len(c) < 2 or c[0] != '"' or c[-1] != '"' for c in components):
-        raise Rejected("malformed component list")
-    params = {}
-    for param in filter(None, params_text.split(";")):
-        name, _, raw = param.partition("=")
-        if raw.startswith('"') and raw.endswith('"') and len(raw) >= 2:
-            params[name] = raw[1:-1]
-        elif raw.isdigit():
-            params[name] = int(raw)
+    names = []
+    for item in member:
+        if not isinstance(item.value, str) or item.params or item.value in names:
+            raise Rejected("malformed component list")
+        names.append(item.value)
+    return names
+
+
+def signature_base(method, target_uri, headers, member):
+    """The RFC 9421 §2.5 signature base for one parsed Signature-Input member.
+
+    headers: a dict with lowercase names. The `@signature-params` line is
+    the member's own serialisation, as the RFC prescribes.
+    """
+    lines = []
+    for name in _components(member):
+        if name == "@method":
+            value = method.upper()
+        elif name == "@target-uri":
+            value = target_uri
+        elif name.startswith("@") or name not in headers:
+            raise Rejected("a covered component is missing or unsupported: " + name)
         else:
-            raise Rejected("malformed signature parameter")
-    return [c[1:-1] for c in components], params
+            value = headers[name].strip(" \t")
+        lines.append('"%s": %s' % (name, value))
+    lines.append('"@signature-params": ' + str(member))
+    return "\n".join(lines)
 
 
 class _Nonces:
@@ -114,46 +124,46 @@ def verify(method, target_uri, headers, body, secrets, now=None, max_age=60, ske
     digest = "sha-256=:" + base64.b64encode(hashlib.sha256(body).digest()).decode() + ":"
     if headers.get("content-digest") != digest:
         raise Rejected("the body does not match Content-Digest")
-    inputs = _dictionary(headers.get("signature-input"))
-    signatures = _dictionary(headers.get("signature"))
+    inputs = _dictionary("Signature-Input", headers.get("signature-input"))
+    signatures = _dictionary("Signature", headers.get("signature"))
     by_key_id = {key_id_for(s): _bytes(s) for s in secrets}
-    for label, text in inputs.items():
-        components, params = _inner_list(text)
+    for label, member in inputs.items():
+        params = getattr(member, "params", {})
         secret = by_key_id.get(params.get("keyid"))
         if secret is None:
             continue
         if params.get("alg", "hmac-sha256") != "hmac-sha256":
             raise Rejected("unexpected algorithm")
-        required = {"@method", "@target-uri", "content-digest"}
-        required |= {h for h in ("x-provgate-key-id", "x-provgate-tenant") if h in headers}
+        components = _components(member)
+        required = set(REQUIRED) | {h for h in ASSERTED if h in headers}
         if not required <= set(components):
             raise Rejected("the signature does not cover " + ", ".join(sorted(required - set(components))))
-        lines = []
-        for name in components:
-            if name == "@method":
-                value = method.upper()
-            elif name == "@target-uri":
-                value = target_uri
-            elif name in headers:
-                value = headers[name].strip()
-            else:
-                raise Rejected("a covered header is missing: " + name)
-            lines.append('"%s": %s' % (name, value))
-        lines.append('"@signature-params": ' + text)
-        expected = base64.b64encode(hmac.new(secret, "\n".join(lines).encode(), hashlib.sha256).digest()).decode()
-        sent = signatures.get(label, "")
-        if not (sent.startswith(":") and sent.endswith(":") and hmac.compare_digest(sent[1:-1], expected)):
+        base = signature_base(method, target_uri, headers, member)
+        expected = hmac.new(secret, base.encode(), hashlib.sha256).digest()
+        sent = signatures[label].value if label in signatures else None
+        if not isinstance(sent, bytes) or not hmac.compare_digest(sent, expected):
             raise Rejected("bad signature")
         created, expires = params.get("created"), params.get("expires", 0)
-        if not isinstance(created, int) or created > now + skew:
+        if not isinstance(created, int) or isinstance(created, bool) or created > now + skew:
             raise Rejected("signature created in the future")
         if now - created > max_age or (expires and now > expires):
             raise Rejected("signature too old")
         nonce = params.get("nonce")
-        if not nonce or (nonces is not None and not nonces.first_use(nonce, created + max_age + skew, now)):
+        if not isinstance(nonce, str) or not nonce or (nonces is not None and not nonces.first_use(nonce, created + max_age + skew, now)):
             raise Rejected("replayed request")
         return headers.get("x-provgate-key-id")
     raise Rejected("not signed by a known edge key")
+
+
+def raw_target(environ):
+    """The request target exactly as received (REQUEST_URI from waitress and
+    uWSGI, RAW_URI from gunicorn). PATH_INFO is percent-decoded, so a URL
+    rebuilt from it differs from the one the edge signed whenever an id holds
+    `%XX`: without a raw target the request is refused, not guessed at."""
+    target = environ.get("REQUEST_URI") or environ.get("RAW_URI")
+    if not target:
+        raise Rejected("the server does not provide the raw request target (REQUEST_URI or RAW_URI)", status=500)
+    return target
 
 
 class ProvgateVerifier:
@@ -161,29 +171,51 @@ class ProvgateVerifier:
 
     Put it outermost (before any X-Forwarded-* handling), so that it sees
     the Host and raw request target the edge addressed. `scheme` overrides
-    wsgi.url_scheme when TLS ends in front of the app.
+    wsgi.url_scheme when TLS ends in front of the app. `max_body` bounds the
+    body it reads (default 1 MiB, the edge's MAX_BODY_BYTES): a larger one
+    is refused (413) before it is read.
     """
 
-    def __init__(self, app, secrets, max_age=60, scheme=None, log=sys.stderr):
+    def __init__(self, app, secrets, max_age=60, scheme=None, max_body=1_048_576, log=sys.stderr):
         self.app, self.secrets, self.max_age, self.scheme, self.log = app, list(secrets), max_age, scheme, log
+        self.max_body = max_body
         self.nonces = _Nonces()
 
-    def __call__(self, environ, start_response):
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length) if length else environ["wsgi.input"].read()
-        environ["wsgi.input"] = io.BytesIO(body)
-        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
-        for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            if environ.get(key):
-                headers[key.replace("_", "-").lower()] = environ[key]
-        target = environ.get("REQUEST_URI") or (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "") + ("?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else ""))
-        target_uri = "%s://%s%s" % (self.scheme or environ["wsgi.url_scheme"], environ.get("HTTP_HOST", ""), target)
+    def _body(self, environ):
+        declared = environ.get("CONTENT_LENGTH")
         try:
-            verify(environ["REQUEST_METHOD"], target_uri, headers, body, self.secrets, max_age=self.max_age, nonces=self.nonces)
+            length = int(declared) if declared else None
+        except ValueError:
+            raise Rejected("malformed Content-Length", status=400) from None
+        if length is not None and (length < 0 or length > self.max_body):
+            raise Rejected("the body is larger than this origin accepts", status=413)
+        body = environ["wsgi.input"].read(length if length is not None else self.max_body + 1)
+        if len(body) > self.max_body:
+            raise Rejected("the body is larger than this origin accepts", status=413)
+        return body
+
+    def __call__(self, environ, start_response):
+        method, target = environ["REQUEST_METHOD"], None
+        try:
+            target = raw_target(environ)
+            body = self._body(environ)
+            environ["wsgi.input"] = io.BytesIO(body)
+            headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+            for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+                if environ.get(key):
+                    headers[key.replace("_", "-").lower()] = environ[key]
+            if "://" not in target.split("?")[0]:
+                target = "%s://%s%s" % (self.scheme or environ["wsgi.url_scheme"], environ.get("HTTP_HOST", ""), target)
+            key_id = verify(method, target, headers, body, self.secrets, max_age=self.max_age, nonces=self.nonces)
+            # The edge forwards one request without a key: public discovery.
+            if key_id is None and not (method in ("GET", "HEAD") and target.split("?")[0].endswith("/ServiceProviderConfig")):
+                raise Rejected("a request without X-Provgate-Key-Id other than discovery")
         except Rejected as why:
-            print("provgate-verify: rejected %s %s: %s" % (environ["REQUEST_METHOD"], target_uri.split("?")[0], why), file=self.log, flush=True)
+            where = target.split("?")[0] if target else "(no raw target)"
+            print("provgate-verify: rejected %s %s: %s" % (method, where, why), file=self.log, flush=True)
             detail = "This origin accepts only requests forwarded by its provgate edge (%s)." % why
-            payload = json.dumps({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "401", "detail": detail}).encode()
-            start_response("401 Unauthorized", [("Content-Type", "application/scim+json"), ("Content-Length", str(len(payload)))])
+            payload = json.dumps({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": str(why.status), "detail": detail}).encode()
+            status = {400: "400 Bad Request", 401: "401 Unauthorized", 413: "413 Content Too Large", 500: "500 Internal Server Error"}[why.status]
+            start_response(status, [("Content-Type", "application/scim+json"), ("Content-Length", str(len(payload)))])
             return [payload]
         return self.app(environ, start_response)

@@ -3,13 +3,14 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use provgate::core::credential::secret_in_url;
 use provgate::core::decide::{authorize, Context};
 use provgate::core::forward::{origin_url, RequestTarget};
 use provgate::core::outcome::Outcome;
 use provgate::core::scim::classify;
 use provgate::core::scope::{missing, Scope};
 use provgate::core::UnixMillis;
-use provgate_fuzz::{active_record, assert_canonical, assert_classified, oracle_permits, scope_picks_then_text, METHODS};
+use provgate_fuzz::{active_record, assert_canonical, assert_classified, oracle_permits, oracle_secret_in_url, scope_picks_then_text, METHODS};
 
 const BASE: &str = "/scim/v2";
 const ORIGIN: &str = "http://127.0.0.1:8000/v2";
@@ -38,6 +39,11 @@ fuzz_target!(|data: &[u8]| {
     };
     assert!(rebuilt == before_fragment || rebuilt == format!("{before_fragment}/") || rebuilt.replacen("/?", "?", 1) == before_fragment, "{url:?} → {rebuilt:?}");
 
+    // A secret anywhere in the URL ends the request first, as in the pipeline.
+    assert_eq!(secret_in_url(target.path), oracle_secret_in_url(target.path), "{:?}", target.path);
+    if secret_in_url(target.path) {
+        return;
+    }
     // Below the base path, as the pipeline does.
     let Some(below) = target.path.strip_prefix(BASE) else { return };
     if !below.is_empty() && !below.starts_with('/') {
@@ -48,6 +54,7 @@ fuzz_target!(|data: &[u8]| {
     let forwarded = origin_url(ORIGIN, &req.path, target.query);
     let forwarded_path = forwarded.strip_prefix(ORIGIN).expect("the origin URL keeps the origin's base");
     assert_canonical(forwarded_path.split('?').next().unwrap_or_default());
+    assert!(!oracle_secret_in_url(forwarded_path.split('?').next().unwrap_or_default()), "{forwarded:?} forwards a secret");
 
     let mut types = vec!["users".to_owned(), "groups".to_owned()];
     if devices_type {

@@ -2,7 +2,8 @@
 //! docs/paths.md and the scope table, written independently of the code
 //! under test so that a bug in one is not mirrored in the other.
 
-use percent_encoding::percent_decode_str;
+use percent_encoding::{percent_decode, percent_decode_str};
+use unicode_normalization::UnicodeNormalization;
 use provgate::core::scim::{classify, Action, Resource, ScimRequest};
 use provgate::core::record::{KeyRecord, Status};
 use provgate::core::scope::Scope;
@@ -30,8 +31,32 @@ pub fn assert_canonical(path: &str) {
         assert!(!segment.is_empty(), "{path:?} has an empty segment");
         let decoded = percent_decode_str(segment).decode_utf8().unwrap_or_else(|_| panic!("{path:?}: segment is not UTF-8"));
         assert!(decoded != "." && decoded != "..", "{path:?} has a dot segment");
-        assert!(!decoded.chars().any(|c| matches!(c, '/' | '\\' | '%' | ';') || c.is_control()), "{path:?} encodes a forbidden character");
+        assert!(!decoded.chars().any(|c| matches!(c, '/' | '\\' | '%' | ';' | '?' | '#') || c.is_control()), "{path:?} encodes a forbidden character");
+        // What an origin applying NFKC reads: no path syntax it could act on.
+        let nfkc: String = decoded.nfkc().collect();
+        assert!(!nfkc.contains(['/', '\\', '%', ';', '?', '#']), "{path:?} reads as path syntax under NFKC: {nfkc:?}");
+        assert_eq!(nfkc.matches('.').count(), decoded.matches('.').count(), "{path:?} gains a '.' under NFKC");
     }
+}
+
+/// The secret prefixes of docs/errors.md, restated.
+pub const SECRET_PREFIXES: [&str; 5] = ["pvk_", "pvm_", "pva_", "pvr_", "pvc_"];
+
+/// docs/errors.md's rule for `key_in_path` / `key_in_query`, restated: a
+/// prefix in any case in the text or in any of its first four
+/// percent-decodings, or a text that a fifth decoding still changes.
+pub fn oracle_secret_in_url(text: &str) -> bool {
+    let mut forms = vec![text.as_bytes().to_vec()];
+    for _ in 0..5 {
+        let last = forms.last().expect("one form at least");
+        forms.push(percent_decode(last).collect());
+    }
+    let deeper = forms[5] != forms[4];
+    let holds = |form: &Vec<u8>| {
+        let lower = form.to_ascii_lowercase();
+        SECRET_PREFIXES.iter().any(|p| lower.windows(p.len()).any(|w| w == p.as_bytes()))
+    };
+    deeper || forms[..5].iter().any(holds)
 }
 
 /// Asserts everything a successful classification must satisfy: the path

@@ -4,7 +4,11 @@
 //! SCIM attribute names are case-insensitive, so `operations`, `METHOD` and
 //! friends are found whatever their case, and a name given twice (in any
 //! case) makes the body ambiguous: it is refused rather than guessed at,
-//! since the origin's JSON parser might pick the other copy.
+//! since the origin's JSON parser might pick the other copy. Member names
+//! outside ASCII are refused too, at the top level and in each operation:
+//! under Unicode case folding (Java's `equalsIgnoreCase`, Python's
+//! `casefold()`) `Operatıons` (dotless ı) and `Operationſ` (long s) are
+//! `Operations`, and ASCII names fold alike everywhere.
 
 use super::scim::{classify, Action, PathError, ScimRequest};
 use serde::de::{Deserializer, MapAccess, Visitor};
@@ -64,6 +68,21 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for Entries<V> {
 }
 
 impl<V> Entries<V> {
+    /// Refuses names outside ASCII and names given twice in any case, so
+    /// that every reader of the body sees the same members.
+    fn unambiguous(self, what: &str) -> Result<Self, BulkError> {
+        if self.0.iter().any(|(k, _)| !k.is_ascii()) {
+            return Err(BulkError::Malformed(format!("{what} has a member name outside ASCII")));
+        }
+        let mut names: Vec<String> = self.0.iter().map(|(k, _)| k.to_ascii_lowercase()).collect();
+        names.sort_unstable();
+        if let Some(pair) = names.windows(2).find(|w| w[0] == w[1]) {
+            let name: String = pair[0].chars().take(32).collect();
+            return Err(BulkError::Malformed(format!("the attribute {name:?} appears more than once in {what}")));
+        }
+        Ok(self)
+    }
+
     /// The one value named `name` (any case); two of them is an error.
     fn field(&self, name: &str) -> Result<Option<&V>, BulkError> {
         let mut found = self.0.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name));
@@ -87,8 +106,9 @@ impl<V> Entries<V> {
 pub fn operations(body: &[u8]) -> Result<Vec<BulkOperation>, BulkError> {
     // Raw values down to each operation's own fields, so that a repeated
     // name is seen at every level that matters for authorisation.
-    let top: Entries<Box<RawValue>> =
-        serde_json::from_slice(body).map_err(|e| BulkError::Malformed(format!("the body is not a JSON object: {e}")))?;
+    let top: Entries<Box<RawValue>> = serde_json::from_slice::<Entries<Box<RawValue>>>(body)
+        .map_err(|e| BulkError::Malformed(format!("the body is not a JSON object: {e}")))?
+        .unambiguous("the body")?;
     let ops = top
         .field("Operations")?
         .ok_or_else(|| BulkError::Malformed("the body has no Operations".into()))?;
@@ -98,8 +118,9 @@ pub fn operations(body: &[u8]) -> Result<Vec<BulkOperation>, BulkError> {
 }
 
 fn operation(index: usize, op: &RawValue) -> Result<BulkOperation, BulkError> {
-    let entries: Entries<Value> =
-        serde_json::from_str(op.get()).map_err(|_| BulkError::Malformed(format!("operation {index} is not an object")))?;
+    let entries: Entries<Value> = serde_json::from_str::<Entries<Value>>(op.get())
+        .map_err(|_| BulkError::Malformed(format!("operation {index} is not an object")))?
+        .unambiguous(&format!("operation {index}"))?;
     let text = |name: &str| -> Result<Option<String>, BulkError> {
         match entries.field(name)? {
             None => Ok(None),
@@ -175,6 +196,24 @@ mod tests {
         ] {
             assert!(matches!(operations(ambiguous), Err(BulkError::Malformed(_))), "{}", String::from_utf8_lossy(ambiguous));
         }
+    }
+
+    #[test]
+    fn unicode_lookalike_and_repeated_member_names_are_refused() {
+        for ambiguous in [
+            r#"{"Operations":[],"Operatıons":[{"method":"POST","path":"/Groups"}]}"#,
+            r#"{"Operations":[],"Operationſ":[{"method":"POST","path":"/Groups"}]}"#,
+            r#"{"Operatıons":[{"method":"POST","path":"/Users"}]}"#,
+            r#"{"Operations":[{"method":"POST","path":"/Users","path":"/Groups"}]}"#,
+            r#"{"Operations":[{"method":"POST","path":"/Users","Key":1}]}"#,
+            r#"{"Operations":[{"method":"POST","path":"/Users","data":{},"DATA":{}}]}"#,
+            r#"{"Operations":[{"method":"POST","path":"/Users"}],"schemas":[],"Schemas":[]}"#,
+            r#"{"Operations":[{"method":"POST","path":"/Users","bulkid":"a","bulkId":"b"}]}"#,
+        ] {
+            assert!(matches!(operations(ambiguous.as_bytes()), Err(BulkError::Malformed(_))), "{ambiguous}");
+        }
+        // Non-ASCII values (not names) are the data's business.
+        assert!(operations(r#"{"Operations":[{"method":"POST","path":"/Users","data":{"displayName":"Zoë","näme":1}}]}"#.as_bytes()).is_ok());
     }
 
     /// A search is a read: a users:read key must not slip a POST to

@@ -6,7 +6,8 @@
 //! no other scheme, no second `Bearer`, no list of credentials.
 
 use super::key::{KeyFormatError, ProvisioningKey, KEY_PREFIX};
-use percent_encoding::percent_decode_str;
+use super::oauth::{access::ACCESS_PREFIX, code::CODE_PREFIX, refresh::REFRESH_PREFIX};
+use percent_encoding::{percent_decode, percent_decode_str};
 
 /// Why no usable key could be read from the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,11 +34,49 @@ pub fn from_authorization(header: Option<&str>) -> Result<ProvisioningKey, Crede
     ProvisioningKey::parse(presented).map_err(CredentialError::Format)
 }
 
-/// Whether a query string carries a credential: anything shaped like a key
-/// (`pvk_`, raw or percent-encoded) or an RFC 6750 `access_token`
-/// parameter. URLs end up in proxy, browser and origin logs, so such a
-/// request is refused whatever the key's validity; the query is otherwise
-/// never interpreted.
+/// The prefixes of every secret provgate issues: provisioning keys, and
+/// the management, access, refresh and code tokens. One list, so that a new
+/// kind of secret is kept out of URLs by adding one line.
+pub const SECRET_PREFIXES: &[&str] = &[KEY_PREFIX, "pvm_", ACCESS_PREFIX, REFRESH_PREFIX, CODE_PREFIX];
+
+/// How many times a URL part is percent-decoded when looking for a
+/// secret. No client encodes a URL more than twice; a part that still
+/// decodes to something new after this many rounds is treated as hiding one.
+pub const MAX_DECODINGS: usize = 4;
+
+/// Whether `text` (a path or a query, as sent) holds a secret prefix in
+/// any case, raw or percent-decoded up to [`MAX_DECODINGS`] times, or is
+/// encoded more deeply than that. URLs end up in proxy, browser and
+/// origin logs, so such a request is refused before anything else.
+///
+/// ```
+/// use provgate::core::credential::secret_in_url;
+/// assert!(secret_in_url("/scim/v2/Users/PVK_x"));
+/// assert!(secret_in_url("/scim/v2/%2570vm_x"));
+/// assert!(!secret_in_url("/scim/v2/Users/2819c223"));
+/// ```
+pub fn secret_in_url(text: &str) -> bool {
+    let mut form = text.as_bytes().to_vec();
+    for _ in 0..=MAX_DECODINGS {
+        if has_secret_prefix(&form) {
+            return true;
+        }
+        let decoded: Vec<u8> = percent_decode(&form).collect();
+        if decoded == form {
+            return false;
+        }
+        form = decoded;
+    }
+    true
+}
+
+fn has_secret_prefix(text: &[u8]) -> bool {
+    SECRET_PREFIXES.iter().any(|p| text.windows(p.len()).any(|w| w.eq_ignore_ascii_case(p.as_bytes())))
+}
+
+/// Whether a query string carries a credential: a secret (see
+/// [`secret_in_url`]) or an RFC 6750 `access_token` parameter. The query is
+/// otherwise never interpreted.
 ///
 /// ```
 /// use provgate::core::credential::credential_in_query;
@@ -46,12 +85,10 @@ pub fn from_authorization(header: Option<&str>) -> Result<ProvisioningKey, Crede
 /// assert!(!credential_in_query("filter=userName%20eq%20%22bjensen%22&aadOptscim062020"));
 /// ```
 pub fn credential_in_query(query: &str) -> bool {
-    let decoded = |text: &str| percent_decode_str(text).collect::<Vec<u8>>();
-    let key_prefix = KEY_PREFIX.as_bytes();
-    decoded(query).windows(key_prefix.len()).any(|w| w == key_prefix)
+    secret_in_url(query)
         || query.split('&').any(|pair| {
             let name = pair.split('=').next().unwrap_or_default();
-            decoded(name).eq_ignore_ascii_case(b"access_token")
+            percent_decode_str(name).collect::<Vec<u8>>().eq_ignore_ascii_case(b"access_token")
         })
 }
 
@@ -112,9 +149,53 @@ mod tests {
         ] {
             assert!(credential_in_query(&query), "{query}");
         }
-        for query in ["", "startIndex=1&count=100", "aadOptscim062020", "filter=displayName%20eq%20%22pvk%22", "my_access_token_count=1", "x=PVK_1"] {
+        for query in ["", "startIndex=1&count=100", "aadOptscim062020", "filter=displayName%20eq%20%22pvk%22", "my_access_token_count=1"] {
             assert!(!credential_in_query(query), "{query}");
         }
+    }
+
+    #[test]
+    fn every_secret_prefix_is_found_in_any_case_and_encoding() {
+        let k = key();
+        for text in [
+            format!("/scim/v2/{k}"),
+            format!("/scim/v2/Users/{k}"),
+            format!("/scim/v2/Users/{}", k.to_ascii_lowercase()),
+            format!("/scim/v2/Users/{}", k.to_ascii_uppercase()),
+            "/scim/v2/pvm_abc".to_owned(),
+            "/x/PVA_1".to_owned(),
+            "/x/pVr_1".to_owned(),
+            "/x/pvc_".to_owned(),
+            "x=PVK_1".to_owned(),
+            "/x/%70%76%6B%5F1".to_owned(),
+            "/x/%2570vk_1".to_owned(),
+            "/x/%252570vk_1".to_owned(),
+        ] {
+            assert!(secret_in_url(&text), "{text}");
+        }
+        for text in ["", "/scim/v2/Users/2819c223-7f76-453a-919d-413861904646", "/scim/v2/Users/pvk", "/x/pv_k_", "/x/p%76k", "filter=userName%20eq%20%22a%22"] {
+            assert!(!secret_in_url(text), "{text}");
+        }
+    }
+
+    /// An encoding nested deeper than MAX_DECODINGS could hide a prefix from
+    /// the check but not from an origin that decodes as often: refused.
+    #[test]
+    fn too_deep_an_encoding_is_refused() {
+        let mut text = "pvk_".to_owned();
+        for depth in 0..=MAX_DECODINGS + 2 {
+            assert!(secret_in_url(&text), "depth {depth}: {text}");
+            text = text.replacen('%', "%25", usize::MAX);
+            if depth == 0 {
+                text = "%70vk_".to_owned();
+            }
+        }
+        let mut harmless = "a%20b".to_owned();
+        for _ in 0..MAX_DECODINGS - 1 {
+            harmless = harmless.replace('%', "%25");
+        }
+        assert!(!secret_in_url(&harmless), "{harmless}");
+        assert!(secret_in_url(&harmless.replace('%', "%25").replace('%', "%25")), "still decoding after the last round");
     }
 
     #[test]

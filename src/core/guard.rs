@@ -27,6 +27,10 @@ pub struct Ask {
     /// The origin's answers to this key's earlier forwards from this isolate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<OriginReport>,
+    /// Set for the connection doctor's check of the key: metered like a
+    /// request, counted as [`Class::Introspected`] when admitted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub introspection: bool,
 }
 
 /// What the guard answers.
@@ -69,11 +73,20 @@ impl Ask {
     pub fn quota(&self) -> Option<Quota> {
         Quota::new(self.rate_per_minute, self.burst)
     }
+
+    /// How the guard counts a request [`decide`] classed as `class`: an
+    /// admitted introspection is not an allowed SCIM request.
+    pub fn counted_as(&self, class: Class) -> Class {
+        match class {
+            Class::Allowed if self.introspection => Class::Introspected,
+            other => other,
+        }
+    }
 }
 
 impl From<Quota> for Ask {
     fn from(q: Quota) -> Self {
-        Self { rate_per_minute: q.rate_per_minute.get(), burst: q.burst.get(), denied: None, source: None, origin: None }
+        Self { rate_per_minute: q.rate_per_minute.get(), burst: q.burst.get(), denied: None, source: None, origin: None, introspection: false }
     }
 }
 
@@ -152,6 +165,11 @@ mod tests {
         assert_eq!(serde_json::from_str::<Reply>(&json).unwrap(), reply);
         let ask: Ask = serde_json::from_str(r#"{"rate_per_minute":60,"burst":5,"denied":"ip_denied","source":{"ip":"192.0.2.1"}}"#).unwrap();
         assert_eq!((ask.denied, ask.source.map(|s| s.ip)), (Some(Class::IpDenied), Some("192.0.2.1".to_owned())));
+        assert!(!serde_json::to_string(&Ask::from(Quota::new(60, 5).unwrap())).unwrap().contains("introspection"));
+        let check: Ask = serde_json::from_str(r#"{"rate_per_minute":60,"burst":5,"introspection":true}"#).unwrap();
+        assert_eq!(check.counted_as(Class::Allowed), Class::Introspected);
+        assert_eq!(check.counted_as(Class::RateLimited), Class::RateLimited);
+        assert_eq!(Ask::from(Quota::new(60, 5).unwrap()).counted_as(Class::Allowed), Class::Allowed);
         assert_eq!(retry_after_seconds(1_500_000), 2);
         assert_eq!(retry_after_seconds(0), 1);
     }

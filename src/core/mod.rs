@@ -7,8 +7,10 @@
 
 #![deny(missing_docs)]
 
+pub mod alert;
 pub mod audit;
 pub mod bulk;
+pub mod compat;
 pub mod credential;
 pub mod decide;
 pub mod doctor;
@@ -20,10 +22,12 @@ pub mod lookup;
 pub mod oauth;
 pub mod outcome;
 pub mod parsed;
+pub mod preset;
 pub mod record;
 pub mod relay;
 pub mod record_cache;
 pub mod scim;
+pub mod screen;
 pub mod scope;
 pub mod sign;
 pub mod time;

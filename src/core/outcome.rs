@@ -78,9 +78,26 @@ pub enum Outcome {
     BodyUnreadable,
     /// No credential was sent.
     MissingCredentials,
-    /// A key (or an `access_token` parameter) was sent in the query
-    /// string, where URLs are logged: refused before anything else.
+    /// A key or token (or an `access_token` parameter) was sent in the
+    /// query string, where URLs are logged: refused before anything else.
     KeyInQuery,
+    /// A key or token was sent in the path, where URLs are logged: refused
+    /// before any route or classification, with no lookup.
+    KeyInPath,
+    /// A URL override header (`X-Original-URL`, …), or a `_` spelling of a
+    /// header the edge owns or drops for safety (`X_Forwarded_Host`, …).
+    HeaderRefused,
+    /// GET, HEAD or DELETE with a body.
+    BodyNotAllowed,
+    /// A body with a `Content-Encoding` other than `identity`.
+    ContentEncodingRefused,
+    /// Plain `http:` while `REQUIRE_HTTPS` is on (from anywhere but loopback).
+    HttpsRequired,
+    /// Too many keyless discovery requests from this address.
+    DiscoveryThrottled {
+        /// Seconds until the caller may try again.
+        retry_after: u64,
+    },
     /// A credential was sent and refused.
     InvalidKey(KeyRejection),
     /// The key's stored record cannot be decoded; denied (fail closed).
@@ -170,7 +187,16 @@ impl Outcome {
             Outcome::AdminBadRequest => 400,
             Outcome::RateLimited { .. } => 429,
             Outcome::LimiterUnavailable => 503,
-            Outcome::PathNotCanonical(_) | Outcome::BodyUnreadable | Outcome::BulkInvalid(_) | Outcome::KeyInQuery => 400,
+            Outcome::PathNotCanonical(_)
+            | Outcome::BodyUnreadable
+            | Outcome::BulkInvalid(_)
+            | Outcome::KeyInQuery
+            | Outcome::KeyInPath
+            | Outcome::HeaderRefused
+            | Outcome::BodyNotAllowed => 400,
+            Outcome::ContentEncodingRefused => 415,
+            Outcome::HttpsRequired => 403,
+            Outcome::DiscoveryThrottled { .. } => 429,
             Outcome::MissingCredentials | Outcome::InvalidKey(_) => 401,
             Outcome::InsufficientScope { .. } | Outcome::IpDenied | Outcome::TenantMissing => 403,
             Outcome::AuthThrottled { .. } => 429,
@@ -206,6 +232,12 @@ impl Outcome {
             Outcome::BodyUnreadable => "body_unreadable",
             Outcome::MissingCredentials => "missing_credentials",
             Outcome::KeyInQuery => "key_in_query",
+            Outcome::KeyInPath => "key_in_path",
+            Outcome::HeaderRefused => "header_refused",
+            Outcome::BodyNotAllowed => "body_not_allowed",
+            Outcome::ContentEncodingRefused => "content_encoding_refused",
+            Outcome::HttpsRequired => "https_required",
+            Outcome::DiscoveryThrottled { .. } => "discovery_throttled",
             Outcome::InvalidKey(KeyRejection::Malformed) => "key_malformed",
             Outcome::InvalidKey(KeyRejection::BadChecksum) => "key_bad_checksum",
             Outcome::InvalidKey(KeyRejection::Unknown) => "key_unknown",
@@ -241,6 +273,9 @@ impl Outcome {
             Outcome::AuthThrottled { retry_after } => format!(
                 "Too many requests with invalid provisioning keys from this address. Retry after {retry_after} s with a valid key."
             ),
+            Outcome::DiscoveryThrottled { retry_after } => format!(
+                "Too many discovery requests without a key from this address. Retry after {retry_after} s, or send the provisioning key."
+            ),
             Outcome::RateLimited { retry_after } => format!(
                 "This provisioning key has used up its rate limit. Retry after {retry_after} s; identity providers do this by themselves."
             ),
@@ -254,6 +289,7 @@ impl Outcome {
             | Outcome::InsufficientScope { .. }
             | Outcome::BulkInvalid(_)
             | Outcome::AuthThrottled { .. }
+            | Outcome::DiscoveryThrottled { .. }
             | Outcome::RateLimited { .. } => "",
             Outcome::AdminRevoked => "The key is revoked.",
             Outcome::AdminUsage => "",
@@ -265,12 +301,16 @@ impl Outcome {
             Outcome::TenantMissing => "This provisioning key is not bound to a tenant, and this service needs one. Ask the service provider for a tenant key.",
             Outcome::NotFound => "No SCIM endpoint at this path. The base URL should end with the SCIM base path (by default /scim/v2).",
             Outcome::PathNotCanonical(why) => why,
-            Outcome::MethodNotAllowed => "This SCIM endpoint does not accept this HTTP method (method overrides are not accepted).",
+            Outcome::MethodNotAllowed => "This SCIM endpoint does not accept this HTTP method (only GET, HEAD, POST, PUT, PATCH and DELETE are served, and method overrides are not accepted).",
             Outcome::BodyTooLarge => "The request body is larger than this service accepts.",
             Outcome::UrlTooLong => "The request URL is longer than this service accepts (16 KiB).",
             Outcome::BodyUnreadable => "The request body could not be read completely. Retry the request.",
             Outcome::MissingCredentials => "No provisioning key was sent. Send it in the Authorization header, as 'Bearer <key>' or as the bare key.",
-            Outcome::KeyInQuery => "A provisioning key or access_token was sent in the URL, where proxies and logs record it. Send the key only in the Authorization header, and ask the service provider to rotate this key.",
+            Outcome::KeyInQuery | Outcome::KeyInPath => "A provisioning key, token or access_token was sent in the URL (or the URL is percent-encoded too many times to tell), where proxies and logs record it. Send the key only in the Authorization header, and ask the service provider to rotate this key.",
+            Outcome::HeaderRefused => "The request carries a header that asks for another URL (X-Original-URL, X-Rewrite-URL, …) or imitates one this service sets itself (a name with '_', such as X_Forwarded_Host). Send the request without it.",
+            Outcome::BodyNotAllowed => "GET, HEAD and DELETE requests must not have a body. Send the request without one.",
+            Outcome::ContentEncodingRefused => "Request bodies must not be compressed or otherwise encoded (Content-Encoding). Send the body as is.",
+            Outcome::HttpsRequired => "This service accepts SCIM requests over HTTPS only. Use the https:// base URL, and ask the service provider to rotate any key sent over plain HTTP.",
             Outcome::InvalidKey(KeyRejection::Malformed) => "The Authorization header does not hold a provisioning key. Send 'Bearer pvk_…' or the bare 'pvk_…' key, exactly once, with nothing else.",
             Outcome::InvalidKey(KeyRejection::BadChecksum) => "The provisioning key has a typo or was cut short (its checksum does not match). Copy the whole key again.",
             Outcome::InvalidKey(_) => INVALID_KEY_DETAIL,
@@ -290,7 +330,7 @@ impl Outcome {
             Outcome::Introspected { valid: false } => "someone checked an invalid key with the connection doctor",
             Outcome::Forwarded { unmetered: true, .. } => "the rate-limit object was unreachable; forwarded unmetered (RATE_LIMIT_FAILURE_MODE=open)",
             Outcome::RateLimited { .. } => "the key exceeded its rate: raise --rate-per-minute/--burst, or find the runaway client",
-            Outcome::LimiterUnavailable => "the KEY_GUARD Durable Object is failing; RATE_LIMIT_FAILURE_MODE=closed denies",
+            Outcome::LimiterUnavailable => "the KEY_GUARD Durable Object (or, for keyless discovery, the DISCOVERY_LIMIT binding) is failing or missing; it fails closed",
             Outcome::AdminUnauthorized => "wrong or missing ADMIN_TOKEN on an admin call",
             Outcome::AdminBadRequest => "the CLI and the edge disagree on the admin protocol",
             Outcome::NotFound | Outcome::PathNotCanonical(_) => "check the IdP's base URL",
@@ -299,7 +339,12 @@ impl Outcome {
             Outcome::UrlTooLong => "a client sent a URL longer than Cloudflare itself accepts: not an IdP",
             Outcome::BodyUnreadable => "the client closed the connection while sending the body",
             Outcome::MissingCredentials => "the IdP sent no Authorization header",
-            Outcome::KeyInQuery => "a key travelled in a URL: rotate it, and keep it out of the IdP's base URL",
+            Outcome::KeyInQuery | Outcome::KeyInPath => "a key travelled in a URL: rotate it, and keep it out of the IdP's base URL",
+            Outcome::HeaderRefused => "a client sent a URL override or an underscore twin of an edge header: not an IdP",
+            Outcome::BodyNotAllowed => "a client sent a body with GET, HEAD or DELETE: not an IdP",
+            Outcome::ContentEncodingRefused => "a client compressed its request body: IdPs do not",
+            Outcome::HttpsRequired => "a request came over plain HTTP: give the IdP the https:// URL and rotate keys it sent in clear",
+            Outcome::DiscoveryThrottled { .. } => "one address sent many keyless discovery requests (DISCOVERY_LIMIT)",
             Outcome::InvalidKey(KeyRejection::Malformed) => "the header is not a key: 'Bearer' pasted twice, two Authorization headers, or the wrong secret",
             Outcome::InvalidKey(KeyRejection::BadChecksum) => "the key was mistyped or truncated",
             Outcome::InvalidKey(KeyRejection::Unknown) => "no record for this key: wrong environment, other PEPPER, or never minted",
@@ -313,7 +358,7 @@ impl Outcome {
             Outcome::BulkInvalid(_) => "the IdP sent a bulk body the edge cannot read unambiguously",
             Outcome::AuthThrottled { .. } => "this address sent many invalid keys: a misconfigured IdP or a guessing attack",
             Outcome::KeyStoreUnavailable => "the KEYS binding is missing or KV is failing",
-            Outcome::Misconfigured => "set the PEPPER secret and the ORIGIN_URL variable",
+            Outcome::Misconfigured => "check the secrets and [vars]: PEPPER, ORIGIN_URL, ORIGIN_SIGNING_SECRET, RESOURCE_TYPES, FORWARD_HEADERS (docs/configuration.md)",
             Outcome::OriginUnreachable => "check ORIGIN_URL and that the origin is up",
             Outcome::OriginTimeout => "the origin is slow: check it, or raise ORIGIN_TIMEOUT_MS",
             Outcome::OriginRejectedEdge { .. } => "the origin refused the edge: check ORIGIN_AUTHORIZATION and ORIGIN_SIGNING_SECRET against the origin's configuration",
@@ -341,7 +386,9 @@ impl Outcome {
     /// The `Retry-After` value in seconds, for 429s.
     pub fn retry_after(&self) -> Option<u64> {
         match self {
-            Outcome::AuthThrottled { retry_after } | Outcome::RateLimited { retry_after } => Some(*retry_after),
+            Outcome::AuthThrottled { retry_after } | Outcome::RateLimited { retry_after } | Outcome::DiscoveryThrottled { retry_after } => {
+                Some(*retry_after)
+            }
             _ => None,
         }
     }
@@ -379,6 +426,12 @@ mod tests {
             Outcome::BodyUnreadable,
             Outcome::MissingCredentials,
             Outcome::KeyInQuery,
+            Outcome::KeyInPath,
+            Outcome::HeaderRefused,
+            Outcome::BodyNotAllowed,
+            Outcome::ContentEncodingRefused,
+            Outcome::HttpsRequired,
+            Outcome::DiscoveryThrottled { retry_after: 60 },
             Outcome::RecordMalformed,
             Outcome::InsufficientScope { missing: "users:write".into(), bulk_id: None },
             Outcome::IpDenied,

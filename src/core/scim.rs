@@ -8,17 +8,20 @@
 //! | input | handling |
 //! |---|---|
 //! | bytes outside visible ASCII (controls, space, raw UTF-8) | rejected (400) |
-//! | `\`, `;`, `?` and `#` in the path (raw or percent-encoded `\` and `;`) | rejected (400) |
+//! | `\`, `;`, `?` and `#` in the path, raw or percent-encoded | rejected (400) |
+//! | an encoded character whose NFKC form holds path syntax (`‥`, `／`: see `compat`) | rejected (400) |
 //! | encoded `/` or `%` (`%2F`, `%25…`: double encoding) | rejected (400) |
 //! | malformed `%XX`, encoded bytes that are not UTF-8 or are controls | rejected (400) |
 //! | `.` / `..` segments, raw or encoded | rejected (400) |
 //! | repeated slashes (empty segments) | rejected (400) |
 //! | one trailing slash | removed |
-//! | case of a known resource name (`/users`) | normalised (`/Users`) |
+//! | case of a known resource name (`/users`) or of `.search` | normalised (`/Users`, `/.search`) |
 //! | unknown shape (too many segments, bad resource name) | 404 |
 //! | method not defined for that endpoint | 405 |
 
+use super::compat::reads_as_path_syntax;
 use percent_encoding::percent_decode_str;
+use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 
 /// The SCIM endpoint a request addresses.
@@ -93,6 +96,27 @@ impl Resource {
         }
     }
 
+    /// The name the audit line gives the resource. A custom resource name is
+    /// chosen by the caller, before anything is authorized, and could be a
+    /// secret pasted in the wrong place: it is logged only as `custom:` and
+    /// the first 8 hex digits of the SHA-256 of its lowercase form.
+    ///
+    /// ```
+    /// use provgate::core::scim::Resource;
+    /// assert_eq!(Resource::Users.audit_name(), "users");
+    /// // printf devices | sha256sum | cut -c1-8
+    /// assert_eq!(Resource::Custom("Devices".into()).audit_name(), "custom:ade15a12");
+    /// ```
+    pub fn audit_name(&self) -> Cow<'static, str> {
+        match self {
+            Resource::Custom(name) => {
+                let digest = Sha256::digest(name.to_ascii_lowercase().as_bytes());
+                Cow::Owned(format!("custom:{}", hex::encode(&digest[..4])))
+            }
+            known => known.scope_name(),
+        }
+    }
+
     /// Whether this is one of the discovery endpoints of RFC 7644 §4.
     pub fn is_discovery(&self) -> bool {
         matches!(self, Resource::ServiceProviderConfig | Resource::Schemas | Resource::ResourceTypes)
@@ -153,7 +177,9 @@ pub fn classify(method: &str, path: &str) -> Result<ScimRequest, PathError> {
     canonical.push_str(name);
     for segment in rest {
         canonical.push('/');
-        canonical.push_str(segment);
+        // `.search` in any case is the search endpoint (see `action_for`),
+        // so it is forwarded as RFC 7644 spells it.
+        canonical.push_str(if is_search(segment) { SEARCH } else { segment });
     }
     Ok(ScimRequest { resource, action, path: canonical })
 }
@@ -182,10 +208,16 @@ impl<'a> Segments<'a> {
     }
 }
 
+/// The search endpoint's segment.
+const SEARCH: &str = ".search";
+
+fn is_search(segment: &str) -> bool {
+    segment.eq_ignore_ascii_case(SEARCH)
+}
+
 /// The method × shape table of RFC 7644 §3.
 fn action_for(method: &str, resource: &Resource, rest: &[&str]) -> Result<Action, PathError> {
     use Action::{Read, Write};
-    let is_search = |s: &&str| s.eq_ignore_ascii_case(".search");
     let action = match (resource, rest) {
         (Resource::Users | Resource::Groups | Resource::Custom(_), []) => match method {
             "GET" | "HEAD" => Read,
@@ -269,8 +301,11 @@ fn check_segment(raw: &str) -> Result<(), PathError> {
     let decoded = percent_decode_str(raw)
         .decode_utf8()
         .map_err(|_| NotCanonical("the path percent-encodes bytes that are not UTF-8"))?;
-    if decoded.chars().any(|c| matches!(c, '/' | '\\' | '%' | ';') || c.is_control()) {
-        return Err(NotCanonical("the path percent-encodes '/', '\\', '%', ';' or a control character"));
+    if decoded.chars().any(|c| matches!(c, '/' | '\\' | '%' | ';' | '?' | '#') || c.is_control()) {
+        return Err(NotCanonical("the path percent-encodes '/', '\\', '%', ';', '?', '#' or a control character"));
+    }
+    if decoded.chars().any(reads_as_path_syntax) {
+        return Err(NotCanonical("the path percent-encodes a character that reads as '.', '/', '\\', '?', '#', '%' or ';' once normalised (NFKC)"));
     }
     if decoded == "." || decoded == ".." {
         return Err(NotCanonical("the path has a '.' or '..' segment"));
@@ -321,6 +356,35 @@ mod tests {
         assert_eq!(ok("GET", "/USERS/a%40b").2, "/Users/a%40b");
         assert_eq!(ok("GET", "/serviceproviderconfig").2, "/ServiceProviderConfig");
         assert_eq!(ok("GET", "/Users/caf%C3%A9").2, "/Users/caf%C3%A9");
+        assert_eq!(ok("POST", "/Users/.SEARCH").2, "/Users/.search");
+        assert_eq!(ok("POST", "/groups/.Search/").2, "/Groups/.search");
+        assert_eq!(ok("POST", "/Devices/.sEaRcH").2, "/Devices/.search");
+        assert_eq!(ok("POST", "/.SEARCH").2, "/.search");
+    }
+
+    /// `%E2%80%A5%EF%BC%8F` is `‥／`: `../` at an origin that applies NFKC.
+    #[test]
+    fn encoded_path_syntax_and_its_lookalikes_are_refused() {
+        for path in [
+            "/Users/%E2%80%A5%EF%BC%8F", "/Users/%E2%80%A5", "/Users/a%EF%BC%8Fb", "/Users/%EF%BC%BCx", "/Users/%EF%BC%9F",
+            "/Users/%EF%BC%83", "/Users/%EF%BC%85", "/Users/%EF%BC%9B", "/Users/%EF%BC%8E%EF%BC%8E", "/Users/%E2%80%A4", "/Users/%CD%BE",
+            "/Users/a%3Fb", "/Users/a%23b", "/Users/a%3fb",
+        ] {
+            assert!(matches!(classify("GET", path), Err(PathError::NotCanonical(_))), "{path}");
+        }
+        // Other non-ASCII ids are fine, NFKC or not.
+        for path in ["/Users/%C3%A9", "/Users/%E2%91%A0", "/Users/%EF%BD%81"] {
+            assert_eq!(ok("GET", path).2, path);
+        }
+    }
+
+    #[test]
+    fn custom_resource_names_are_logged_hashed() {
+        assert_eq!(Resource::Groups.audit_name(), "groups");
+        assert_eq!(Resource::RootSearch.audit_name(), "search");
+        let name = classify("GET", "/Devices").unwrap().resource.audit_name().into_owned();
+        assert_eq!(name, classify("GET", "/devICES/1").unwrap().resource.audit_name());
+        assert!(name.starts_with("custom:") && name.len() == "custom:".len() + 8 && !name.contains("evices"));
     }
 
     #[test]

@@ -19,8 +19,9 @@ pub const MAX_COUNTRIES: usize = 16;
 /// An upper bound of the record's JSON size, whatever the traffic (tested).
 pub const MAX_RECORD_BYTES: usize = 32 * 1024;
 
-/// How one request with this key ended, as counted. The first eight are the
-/// edge's decision; the last three are what the origin made of the allowed ones.
+/// How one request with this key ended, as counted: the edge's decision,
+/// what the origin made of the allowed ones, and the connection doctor's
+/// checks of the key (the last class: classes are stored in this order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Class {
@@ -46,9 +47,12 @@ pub enum Class {
     OriginClientError,
     /// The origin answered 5xx, or could not be reached in time.
     OriginError,
+    /// Checked with the connection doctor (`/_provgate/check`) and admitted
+    /// by the key's guard: whoever holds the key asked what it may do.
+    Introspected,
 }
 
-const CLASSES: [Class; 11] = [
+const CLASSES: [Class; 12] = [
     Class::Allowed,
     Class::RateLimited,
     Class::Revoked,
@@ -60,6 +64,7 @@ const CLASSES: [Class; 11] = [
     Class::OriginOk,
     Class::OriginClientError,
     Class::OriginError,
+    Class::Introspected,
 ];
 
 impl Class {
@@ -77,6 +82,7 @@ impl Class {
             Class::OriginOk => "origin_ok",
             Class::OriginClientError => "origin_client_error",
             Class::OriginError => "origin_error",
+            Class::Introspected => "introspected",
         }
     }
 

@@ -1,21 +1,27 @@
 //! `POST /_provgate/check`: the connection doctor's introspection.
 //!
 //! Given a key in `Authorization` (either form), it answers about that key
-//! only: its id, label, tenant, scopes, status, validity, limits and which
-//! common IdP operations it permits; for a key that fails verification,
-//! only the category of the failure. Failures count toward the
-//! failed-attempt throttle like any other bad key.
+//! only: its id, tenant, scopes, status, validity, limits and which common
+//! IdP operations it permits (never the operator's label); for a key that
+//! fails verification, only the category of the failure. A check is a use
+//! of the key like any request: the record comes through the same cached
+//! lookup, the key's guard meters it (429 over the key's rate) and counts it
+//! as `introspected`, and a new source raises `new_source`. Failures count
+//! toward the failed-attempt throttle like any other bad key. `DOCTOR=off`
+//! removes the route (404).
 
-use super::{config::Config, guard, store, throttle};
-use crate::core::audit::RequestFacts;
+use super::{config::Config, guard, log, pipeline, store, throttle};
+use crate::core::audit::{NewSourceLine, RequestFacts};
 use crate::core::credential::{from_authorization, CredentialError};
-use crate::core::decide::{authorize, quota, verify, Context};
+use crate::core::decide::{authorize, quota, Context};
 use crate::core::doctor::capabilities;
 use crate::core::forward::RequestTarget;
+use crate::core::guard::{retry_after_seconds, Answer, Ask, Reply};
 use crate::core::key::KeyFormatError;
 use crate::core::outcome::KeyRejection;
 use crate::core::record::KeyRecord;
 use crate::core::scim::classify;
+use crate::core::usage::Class;
 use crate::core::Outcome;
 use serde_json::json;
 use worker::{Env, Request, Response};
@@ -23,24 +29,23 @@ use worker::{Env, Request, Response};
 /// The route's path; outside any SCIM base path.
 pub const CHECK_PATH: &str = "/_provgate/check";
 
-pub async fn run(req: &Request, env: &Env, config: &Config, target: &RequestTarget<'_>, ctx: &Context<'_>, facts: &mut RequestFacts) -> Result<(Outcome, Response), Outcome> {
+pub async fn run(req: &Request, env: &Env, config: &Config, target: &RequestTarget<'_>, ctx: &Context<'_>, facts: &mut RequestFacts, request_id: &str) -> Result<(Outcome, Response), Outcome> {
+    if !config.doctor {
+        return Err(Outcome::NotFound);
+    }
     if facts.method != "POST" {
         return Err(Outcome::MethodNotAllowed);
     }
     facts.resource = Some("check".into());
     let base_url = format!("{}://{}{}", target.scheme, target.authority, config.base_path);
-    let verdict = examine(req, env, config, ctx).await;
-    let (outcome, body) = match verdict {
+    let (outcome, body) = match examine(req, env, config, ctx, facts, request_id).await {
         Ok((record, usage)) => {
-            facts.key_id = Some(record.key_id.as_str().to_owned());
-            facts.tenant = record.tenant.clone();
             let q = quota(&record, config.default_quota);
             (
                 Outcome::Introspected { valid: true },
                 json!({
                     "valid": true,
                     "key_id": record.key_id.as_str(),
-                    "label": record.label,
                     "tenant": record.tenant,
                     "scopes": record.scopes.iter().map(ToString::to_string).collect::<Vec<_>>(),
                     "status": "active",
@@ -73,39 +78,60 @@ pub async fn run(req: &Request, env: &Env, config: &Config, target: &RequestTarg
 enum Failure {
     /// The key is not usable: the category the page shows, and the denial it counts as.
     Denied(&'static str, Outcome),
-    /// The edge itself could not answer (KV, configuration).
+    /// The edge itself could not answer (KV, the key's guard, configuration),
+    /// or the key is over its rate.
     Edge(Outcome),
 }
 
-async fn examine(req: &Request, env: &Env, config: &Config, ctx: &Context<'_>) -> Result<(KeyRecord, serde_json::Value), Failure> {
+fn category(denial: Outcome) -> Failure {
+    let reason = match denial {
+        Outcome::InvalidKey(KeyRejection::Unknown) => "unknown",
+        Outcome::InvalidKey(KeyRejection::Revoked) => "revoked",
+        Outcome::InvalidKey(KeyRejection::Expired) => "expired",
+        Outcome::InvalidKey(KeyRejection::NotYetValid) => "not_yet_valid",
+        Outcome::IpDenied => "ip_not_allowed",
+        other => return Failure::Edge(other),
+    };
+    Failure::Denied(reason, denial)
+}
+
+async fn examine(req: &Request, env: &Env, config: &Config, ctx: &Context<'_>, facts: &mut RequestFacts, request_id: &str) -> Result<(std::rc::Rc<KeyRecord>, serde_json::Value), Failure> {
     let header = req.headers().get("authorization").ok().flatten();
     let key = from_authorization(header.as_deref()).map_err(|e| match e {
         CredentialError::Missing => Failure::Denied("missing", Outcome::MissingCredentials),
         CredentialError::Format(KeyFormatError::Malformed) => Failure::Denied("malformed", Outcome::from(e)),
         CredentialError::Format(KeyFormatError::BadChecksum) => Failure::Denied("checksum", Outcome::from(e)),
     })?;
-    let stored = store::read_record(env, config, &key).await.map_err(Failure::Edge)?;
-    let record = verify(stored.as_deref()).map_err(|o| match o {
-        Outcome::InvalidKey(_) => Failure::Denied("unknown", o),
-        other => Failure::Edge(other),
-    })?;
+    let record = store::record(env, config, &key, ctx.now).await.map_err(category)?;
+    facts.key_id = Some(record.key_id.as_str().to_owned());
+    facts.tenant = record.tenant.clone();
     // Discovery needs no scope: this runs every check but the scope check.
     let probe = classify("GET", "/ServiceProviderConfig").expect("a SCIM request");
-    authorize(&record, &probe, ctx).map_err(|o| match o {
-        Outcome::InvalidKey(KeyRejection::Revoked) => Failure::Denied("revoked", o),
-        Outcome::InvalidKey(KeyRejection::Expired) => Failure::Denied("expired", o),
-        Outcome::InvalidKey(KeyRejection::NotYetValid) => Failure::Denied("not_yet_valid", o),
-        Outcome::IpDenied => Failure::Denied("ip_not_allowed", o),
-        other => Failure::Edge(other),
-    })?;
-    // A revocation through the admin route is known to the key's guard
-    // before KV. The guard also tells the key's recent use; an unreachable
-    // guard only leaves that out.
-    let status = guard::status(env, record.key_id.as_str(), config.binding_timeout_ms).await.ok();
-    if status.as_ref().is_some_and(|s| s.revoked) {
-        return Err(Failure::Denied("revoked", Outcome::InvalidKey(KeyRejection::Revoked)));
+    let authorized = authorize(&record, &probe, ctx);
+
+    // The key's guard meters and counts the check like a request, and knows
+    // a revocation through the admin route before KV does.
+    let mut ask = Ask::from(quota(&record, config.default_quota));
+    ask.introspection = true;
+    ask.denied = authorized.as_ref().err().map(Class::of_denial);
+    ask.source = facts.client_ip.as_deref().and_then(|ip| pipeline::source(req, ip));
+    let reply = guard::check(env, record.key_id.as_str(), &mut ask, config.binding_timeout_ms).await;
+    if let (Ok(Reply { new_source: true, .. }), Some(source)) = (&reply, &ask.source) {
+        log::new_source(&NewSourceLine::new(request_id, facts, source, ctx.now));
     }
-    Ok((record, status.map(|s| for_key_holder(s.usage)).unwrap_or_default()))
+    authorized.map_err(category)?;
+    match reply.map(|r| r.answer) {
+        Ok(Answer::Admit { .. }) => {}
+        Ok(Answer::Limit { retry_after_us, .. }) => return Err(Failure::Edge(Outcome::RateLimited { retry_after: retry_after_seconds(retry_after_us) })),
+        Ok(Answer::Revoked) => return Err(category(Outcome::InvalidKey(KeyRejection::Revoked))),
+        Ok(Answer::Counted) => return Err(Failure::Edge(Outcome::LimiterUnavailable)),
+        Err(_) if config.limiter_fails_open => {}
+        Err(_) => return Err(Failure::Edge(Outcome::LimiterUnavailable)),
+    }
+    // The key's recent use, as its holder may see it; an unreachable guard
+    // only leaves that out.
+    let usage = guard::status(env, record.key_id.as_str(), config.binding_timeout_ms).await.ok().map(|s| for_key_holder(s.usage));
+    Ok((record, usage.unwrap_or_default()))
 }
 
 /// The usage a key's holder is shown: when it was used and how its

@@ -1,6 +1,8 @@
 //! The Worker's settings, read from `[vars]` and secrets once per isolate.
 
+use crate::core::forward::extra_forwarded;
 use crate::core::gcra::Quota;
+use crate::core::preset;
 use crate::core::sign::SigningKey;
 use crate::core::Outcome;
 use worker::Env;
@@ -49,7 +51,28 @@ pub struct Config {
     /// How long this isolate reuses a key record it read from KV
     /// (`RECORD_CACHE_TTL_SECONDS`, default 10, at most 300; 0: never).
     pub record_cache_ttl_ms: u64,
+    /// Where alerts are posted (secret `ALERT_WEBHOOK_URL`); none: no alerts.
+    pub alert_webhook_url: Option<String>,
+    /// The same alert (kind and key or address) is sent at most once per
+    /// this window per isolate (`ALERT_DEDUP_SECONDS`, default 300).
+    pub alert_dedup_ms: u64,
+    /// Where new guards are placed (`GUARD_LOCATION_HINT`); none: near their first caller.
+    pub guard_location_hint: Option<&'static str>,
+    /// Request headers forwarded beyond the built-in allowlist
+    /// (`FORWARD_HEADERS`, comma-separated; none the edge owns).
+    pub forward_headers: Vec<String>,
+    /// Whether `/_provgate/check` answers (`DOCTOR`, `on` by default).
+    pub doctor: bool,
+    /// Whether plain `http:` requests are refused, except from loopback
+    /// (`REQUIRE_HTTPS`, default true).
+    pub require_https: bool,
 }
+
+/// The longest `ALERT_DEDUP_SECONDS` accepted: a day.
+const MAX_ALERT_DEDUP_SECONDS: u64 = 86_400;
+
+/// The location hints Durable Objects accept.
+const LOCATION_HINTS: &[&str] = &["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"];
 
 /// The longest `RECORD_CACHE_TTL_SECONDS` accepted: beyond it, a change
 /// written only to KV would wait for the isolate to be recycled.
@@ -103,6 +126,16 @@ impl Config {
         if !base_path.starts_with('/') {
             return Err(Outcome::Misconfigured);
         }
+        let resource_types: Vec<String> = setting(env, "RESOURCE_TYPES")
+            .unwrap_or_else(|| "users,groups".into())
+            .split(',')
+            .map(|t| t.trim().to_ascii_lowercase())
+            .filter(|t| !t.is_empty())
+            .collect();
+        // No types would make root /.search need no read scope at all.
+        if resource_types.is_empty() {
+            return Err(Outcome::Misconfigured);
+        }
         Ok(Self {
             pepper: pepper.into_bytes(),
             previous_pepper: match setting(env, "PEPPER_PREVIOUS") {
@@ -116,15 +149,13 @@ impl Config {
             origin_timeout_ms: number(env, "ORIGIN_TIMEOUT_MS", 30_000)?,
             binding_timeout_ms: number(env, "BINDING_TIMEOUT_MS", 5_000)?,
             max_body_bytes: number(env, "MAX_BODY_BYTES", 1_048_576)?,
-            resource_types: setting(env, "RESOURCE_TYPES")
-                .unwrap_or_else(|| "users,groups".into())
-                .split(',')
-                .map(|t| t.trim().to_ascii_lowercase())
-                .filter(|t| !t.is_empty())
-                .collect(),
+            resource_types,
             public_discovery: number(env, "PUBLIC_DISCOVERY", true)?,
             auth_failure_retry_after: number(env, "AUTH_FAILURE_RETRY_AFTER", 60)?,
-            default_quota: Quota::new(number(env, "RATE_PER_MINUTE", 600)?, number(env, "BURST", 50)?)
+            default_quota: Quota::new(
+                number(env, "RATE_PER_MINUTE", preset::DEFAULT.rate_per_minute.get())?,
+                number(env, "BURST", preset::DEFAULT.burst.get())?,
+            )
                 .ok_or(Outcome::Misconfigured)?,
             limiter_fails_open: match setting(env, "RATE_LIMIT_FAILURE_MODE").as_deref() {
                 None | Some("closed") => false,
@@ -142,6 +173,26 @@ impl Config {
                 .filter(|s| *s <= MAX_RECORD_CACHE_TTL_SECONDS)
                 .ok_or(Outcome::Misconfigured)?
                 * 1000,
+            alert_webhook_url: match setting(env, "ALERT_WEBHOOK_URL") {
+                None => None,
+                Some(url) if url.starts_with("https://") || url.starts_with("http://") => Some(url),
+                Some(_) => return Err(Outcome::Misconfigured),
+            },
+            alert_dedup_ms: Some(number(env, "ALERT_DEDUP_SECONDS", 300u64)?)
+                .filter(|s| (1..=MAX_ALERT_DEDUP_SECONDS).contains(s))
+                .ok_or(Outcome::Misconfigured)?
+                * 1000,
+            guard_location_hint: match setting(env, "GUARD_LOCATION_HINT") {
+                None => None,
+                Some(hint) => Some(*LOCATION_HINTS.iter().find(|h| **h == hint.trim()).ok_or(Outcome::Misconfigured)?),
+            },
+            forward_headers: extra_forwarded(&setting(env, "FORWARD_HEADERS").unwrap_or_default()).map_err(|_| Outcome::Misconfigured)?,
+            doctor: match setting(env, "DOCTOR").as_deref() {
+                None | Some("on") => true,
+                Some("off") => false,
+                Some(_) => return Err(Outcome::Misconfigured),
+            },
+            require_https: number(env, "REQUIRE_HTTPS", true)?,
         })
     }
 }

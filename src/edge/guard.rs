@@ -4,7 +4,7 @@
 //! `core::guard::decide` and `core::usage`; this file only keeps the state
 //! and speaks HTTP to the edge.
 
-use super::deadline;
+use super::{config::Config, deadline};
 use crate::core::guard::{decide, Answer, Ask, Reply};
 use crate::core::usage::{OriginReport, Usage};
 use crate::core::UnixMillis;
@@ -69,7 +69,7 @@ impl DurableObject for KeyGuard {
                     if let Some(report) = &ask.origin {
                         usage.note_origin(UnixMillis(now_ms), report);
                     }
-                    usage.note(UnixMillis(now_ms), class, ask.source.as_ref())
+                    usage.note(UnixMillis(now_ms), ask.counted_as(class), ask.source.as_ref())
                 });
                 self.save_usage(noted.first_use || noted.new_source, now_ms).await;
                 Response::from_json(&Reply { answer, new_source: noted.new_source })
@@ -150,7 +150,14 @@ async fn call<T: serde::de::DeserializeOwned>(env: &Env, key_id: &str, path: &st
 }
 
 async fn call_unbounded<T: serde::de::DeserializeOwned>(env: &Env, key_id: &str, path: &str, body: Option<String>) -> Result<T> {
-    let stub = env.durable_object(BINDING)?.id_from_name(key_id)?.get_stub()?;
+    let namespace = env.durable_object(BINDING)?;
+    let id = namespace.id_from_name(key_id)?;
+    // The hint places a guard when it is created (near the IdP, not near
+    // whoever calls first); it changes nothing for one that exists.
+    let stub = match Config::for_isolate(env).ok().and_then(|c| c.guard_location_hint) {
+        Some(hint) => id.get_stub_with_location_hint(hint)?,
+        None => id.get_stub()?,
+    };
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_body(body.map(Into::into));
     let resp = stub.fetch_with_request(Request::new_with_init(&format!("https://guard{path}"), &init)?).await?;

@@ -2,6 +2,7 @@
 //! It holds no policy; every decision is a call into [`crate::core`].
 
 mod admin;
+mod alert;
 mod check;
 mod config;
 mod deadline;
@@ -16,6 +17,6 @@ mod throttle;
 use worker::{event, Context, Env, Request, Response, Result};
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    Ok(pipeline::handle(req, &env).await)
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    Ok(pipeline::handle(req, &env, &ctx).await)
 }

@@ -6,10 +6,10 @@
 //! end the request with an [`Outcome`], and every request, however it ends,
 //! gets exactly one audit line.
 
-use super::{admin, check, config::Config, guard, log, origin, respond, store, throttle};
+use super::{admin, alert, check, config::Config, guard, log, origin, respond, store, throttle};
 use crate::core::audit::{AuditRecord, RequestFacts};
 use crate::core::bulk;
-use crate::core::credential::{credential_in_query, from_authorization, CredentialError};
+use crate::core::credential::{credential_in_query, from_authorization, secret_in_url, CredentialError};
 use crate::core::decide::{authorize, authorize_bulk, quota, Context};
 use crate::core::gcra;
 use crate::core::sign;
@@ -18,22 +18,25 @@ use crate::core::usage::{Class, Source};
 use crate::core::audit::NewSourceLine;
 use crate::core::KeyRecord;
 use crate::core::outcome::KeyRejection;
-use crate::core::forward::{self, EdgeAssertions, RequestTarget};
+use crate::core::forward::{self, EdgeAssertions, HeaderRefusal, RequestTarget};
 use crate::core::scim::{classify, Resource, ScimRequest};
+use crate::core::screen;
 use crate::core::{Outcome, UnixMillis};
 use futures_util::StreamExt;
 use std::rc::Rc;
 use worker::{Date, Env, Request, Response};
+use worker::Context as WorkerContext;
 
-pub async fn handle(mut req: Request, env: &Env) -> Response {
+pub async fn handle(mut req: Request, env: &Env, worker_ctx: &WorkerContext) -> Response {
     let started = UnixMillis(Date::now().as_millis());
     let request_id = new_request_id();
     let mut facts = RequestFacts {
-        method: req.method().to_string(),
+        // The raw method: workers-rs reads an unknown one as GET.
+        method: screen::logged_method(&req.inner().method()).to_owned(),
         client_ip: req.headers().get("cf-connecting-ip").ok().flatten(),
         ..RequestFacts::default()
     };
-    let (outcome, response) = match run(&mut req, env, started, &request_id, &mut facts).await {
+    let (outcome, response) = match run(&mut req, env, worker_ctx, started, &request_id, &mut facts).await {
         Ok((outcome, mut response)) => {
             // The edge's own answers (admin, doctor) carry the request id too;
             // forwarded ones got it in passthrough.
@@ -49,6 +52,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
         }
     };
     let finished = UnixMillis(Date::now().as_millis());
+    alert::after_request(worker_ctx, env, &outcome, &request_id, &facts, started);
     log::emit(&AuditRecord::new(&request_id, facts, &outcome, started, finished));
     response
 }
@@ -56,15 +60,22 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
 async fn run(
     req: &mut Request,
     env: &Env,
+    worker_ctx: &WorkerContext,
     now: UnixMillis,
     request_id: &str,
     facts: &mut RequestFacts,
 ) -> Result<(Outcome, Response), Outcome> {
-    // parse: settings, target, SCIM shape. No I/O yet.
+    // parse: method, settings, target, scheme, SCIM shape. No I/O yet.
+    if !screen::method_allowed(&req.inner().method()) {
+        return Err(Outcome::MethodNotAllowed);
+    }
     let config = Config::for_isolate(env)?;
     let url = req.inner().url();
     let target = RequestTarget::parse(&url).ok_or(Outcome::NotFound)?;
     // Before any route: a key in a URL is refused, never forwarded or looked up.
+    if secret_in_url(target.path) {
+        return Err(Outcome::KeyInPath);
+    }
     if target.query.is_some_and(credential_in_query) {
         return Err(Outcome::KeyInQuery);
     }
@@ -76,20 +87,24 @@ async fn run(
         client_ip: facts.client_ip.as_deref().and_then(|ip| ip.parse().ok()),
         resource_types: &config.resource_types,
     };
+    if screen::plain_http_refused(target.scheme, ctx.client_ip, config.require_https) {
+        return Err(Outcome::HttpsRequired);
+    }
     match target.path {
         admin::REVOKE_PATH => return admin_revoke(req, env, &config, facts).await,
         admin::USAGE_PATH => return admin_usage(req, env, &config, facts).await,
-        check::CHECK_PATH => return check::run(req, env, &config, &target, &ctx, facts).await,
+        check::CHECK_PATH => return check::run(req, env, &config, &target, &ctx, facts, request_id).await,
         _ => {}
     }
     // The request's headers, read across the wasm boundary once.
     let incoming: Vec<(String, String)> = req.headers().entries().collect();
-    let scim = parse(&incoming, &config, &target, &facts.method)?;
-    facts.resource = Some(scim.resource.scope_name().into_owned());
+    let scim = parse(req, &incoming, &config, &target, &facts.method)?;
+    facts.resource = Some(scim.resource.audit_name().into_owned());
 
     let authorization = req.headers().get("authorization").ok().flatten();
     let (grant, meter, body) = if authorization.is_none() && is_public(&config, &scim, &facts.method) {
-        (None, Meter::Unkeyed, read_body(req, config.max_body_bytes).await?)
+        throttle::meter_discovery(env, facts.client_ip.as_deref()).await?;
+        (None, Meter::Unkeyed, None)
     } else {
         // verify: format and checksum, then the record by the key's keyed hash
         // (from KV, or from this isolate if read there within the cache TTL).
@@ -120,6 +135,7 @@ async fn run(
         let reply = guard::check(env, record.key_id.as_str(), &mut ask, config.binding_timeout_ms).await;
         if let (Ok(Reply { new_source: true, .. }), Some(source)) = (&reply, &ask.source) {
             log::new_source(&NewSourceLine::new(request_id, facts, source, now));
+            alert::new_source(worker_ctx, env, source, request_id, facts, now);
         }
         let (grant, body) = authorized?;
         (Some(grant), throttle_key(&config, quota, reply)?, body)
@@ -131,6 +147,7 @@ async fn run(
     let prefix = forward::forwarded_prefix(&config.base_path, &origin_base);
     let mut headers = forward::origin_headers(
         &incoming,
+        &config.forward_headers,
         &EdgeAssertions {
             request_id,
             key_id: grant.as_ref().map(|g| g.key_id.as_str()),
@@ -210,7 +227,7 @@ async fn authorize_body(req: &mut Request, config: &Config, scim: &ScimRequest, 
 
 /// Where the request came from: the client's address and, where
 /// Cloudflare supplies them, its country and network.
-fn source(req: &Request, client_ip: &str) -> Option<Source> {
+pub(super) fn source(req: &Request, client_ip: &str) -> Option<Source> {
     let cf = req.cf();
     Source::new(client_ip, cf.and_then(|c| c.country()).as_deref(), cf.and_then(|c| c.asn()))
 }
@@ -240,17 +257,37 @@ async fn admin_failure<T>(env: &Env, config: &Config, facts: &RequestFacts, resu
     }
 }
 
-/// The SCIM request below the base path, refusing method overrides.
-fn parse(headers: &[(String, String)], config: &Config, target: &RequestTarget<'_>, method: &str) -> Result<ScimRequest, Outcome> {
+/// The SCIM request below the base path; refuses method and URL overrides
+/// and `_` twins of the edge's headers, a body on GET, HEAD or DELETE, and
+/// an encoded body.
+fn parse(req: &Request, headers: &[(String, String)], config: &Config, target: &RequestTarget<'_>, method: &str) -> Result<ScimRequest, Outcome> {
     let below_base = target.path.strip_prefix(config.base_path.as_str()).ok_or(Outcome::NotFound)?;
     if !below_base.is_empty() && !below_base.starts_with('/') {
         return Err(Outcome::NotFound);
     }
     let scim = classify(method, below_base)?;
-    if forward::has_method_override(headers.iter().map(|(name, _)| name.as_str())) {
-        return Err(Outcome::MethodNotAllowed);
+    forward::screen_headers(headers.iter().map(|(name, _)| name.as_str())).map_err(|refusal| match refusal {
+        HeaderRefusal::MethodOverride => Outcome::MethodNotAllowed,
+        HeaderRefusal::Reserved => Outcome::HeaderRefused,
+    })?;
+    let header = |name: &str| headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+    if !screen::body_allowed(method) && has_body(req, header("content-length")) {
+        return Err(Outcome::BodyNotAllowed);
+    }
+    if screen::encoding_refused(header("content-encoding")) {
+        return Err(Outcome::ContentEncodingRefused);
     }
     Ok(scim)
+}
+
+/// Whether the request has a body: a declared non-zero length, or a body
+/// stream the runtime holds (a chunked one declares none).
+fn has_body(req: &Request, content_length: Option<&str>) -> bool {
+    match content_length.map(|v| v.trim().parse::<u64>()) {
+        Some(Ok(0)) => false,
+        Some(_) => true,
+        None => req.inner().body().is_some(),
+    }
 }
 
 /// `GET /ServiceProviderConfig` without a key, when `PUBLIC_DISCOVERY` allows it.

@@ -36,12 +36,8 @@ pub async fn read(env: &Env, name: &str, timeout_ms: u64) -> Result<Option<Vec<u
     }
 }
 
-/// The stored record of `key`: named under `PEPPER`, or, during a pepper
+/// The stored bytes named `name` (under `PEPPER`), or, during a pepper
 /// rotation, under `PEPPER_PREVIOUS` for keys not yet rotated.
-pub async fn read_record(env: &Env, config: &Config, key: &ProvisioningKey) -> Result<Option<Vec<u8>>, Outcome> {
-    read_named(env, config, key, &record_name(&config.pepper, key)).await
-}
-
 async fn read_named(env: &Env, config: &Config, key: &ProvisioningKey, name: &str) -> Result<Option<Vec<u8>>, Outcome> {
     let stored = read(env, name, config.binding_timeout_ms).await?;
     match (&stored, &config.previous_pepper) {

@@ -1,8 +1,8 @@
-//! Failed-attempt throttling per client address, with the Workers
-//! rate-limiting binding `AUTH_FAILURES`.
+//! Per-address limits with the Workers rate-limiting bindings: failed
+//! attempts (`AUTH_FAILURES`) and keyless public discovery (`DISCOVERY_LIMIT`).
 //!
-//! Only requests whose key fails verification are counted, so a valid key
-//! is never throttled by it, whatever its address sent before.
+//! Only requests whose key fails verification are counted as failures, so
+//! a valid key is never throttled by them, whatever its address sent before.
 
 use crate::core::Outcome;
 use worker::Env;
@@ -18,5 +18,22 @@ pub async fn charge_failure(env: &Env, client: Option<&str>, denial: Outcome, re
     match limiter.limit(key).await {
         Ok(outcome) if !outcome.success => Outcome::AuthThrottled { retry_after },
         _ => denial,
+    }
+}
+
+const DISCOVERY_BINDING: &str = "DISCOVERY_LIMIT";
+/// `Retry-After` over the discovery limit: the binding's period (wrangler.toml).
+const DISCOVERY_RETRY_AFTER: u64 = 60;
+
+/// Meters one keyless discovery request from `client`. Such a request
+/// reaches the origin with the edge's credential and signature, so it is
+/// refused when the limit is reached and also when the binding is missing
+/// or failing (fail closed).
+pub async fn meter_discovery(env: &Env, client: Option<&str>) -> Result<(), Outcome> {
+    let limiter = env.rate_limiter(DISCOVERY_BINDING).map_err(|_| Outcome::LimiterUnavailable)?;
+    match limiter.limit(client.unwrap_or("unknown").to_owned()).await {
+        Ok(outcome) if outcome.success => Ok(()),
+        Ok(_) => Err(Outcome::DiscoveryThrottled { retry_after: DISCOVERY_RETRY_AFTER }),
+        Err(_) => Err(Outcome::LimiterUnavailable),
     }
 }

@@ -180,7 +180,9 @@ describe("tenant binding", () => {
 });
 
 describe("client addresses", () => {
-  const fx = recordingEdgeFixture({ pepper });
+  // These requests play remote clients (CF-Connecting-IP) over the harness's
+  // plain HTTP; on Cloudflare they would arrive over HTTPS.
+  const fx = recordingEdgeFixture({ pepper, vars: { REQUIRE_HTTPS: "false" } });
 
   test("an allowlisted key works only from its networks", async () => {
     const { key } = await mintKey(fx.edge, pepper, { allowIp: "203.0.113.0/24,2001:db8::/32" });

@@ -53,6 +53,8 @@ export async function startScimOrigin({ token, signingSecrets = [], maxAge }) {
   const origin = watch({
     url,
     stderr: () => stderr,
+    /** What it received so far: `[{ method, path, headers }]`. */
+    requests: () => [...received],
     async stop() {
       if (!release(origin)) return;
       proc.kill("SIGTERM");
@@ -75,7 +77,8 @@ export async function startRecordingOrigin(respond) {
     const chunks = [];
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
-      const entry = { method: req.method, url: req.url, headers: req.headers, body: Buffer.concat(chunks).toString() };
+      // rawHeaders: the names exactly as sent (case, underscores, repeats).
+      const entry = { method: req.method, url: req.url, headers: req.headers, rawHeaders: req.rawHeaders, body: Buffer.concat(chunks).toString() };
       received.push(entry);
       leaks.query(req.url.split("?")[1]);
       seen.push({ method: req.method, path: req.url, headers: req.rawHeaders.flatMap((v, i, all) => (i % 2 ? [] : [[v, all[i + 1]]])) });
@@ -102,6 +105,48 @@ export async function startRecordingOrigin(respond) {
 }
 
 /**
+ * An alert webhook on loopback, at a secret path (as a Slack webhook URL
+ * holds its token). `mode`: "ok" records each alert and answers 200,
+ * "hang" records it and never answers, "down" is a port nothing listens on.
+ * Every alert body is scanned for secrets and query strings when it stops.
+ */
+export async function startWebhook({ mode = "ok" } = {}) {
+  const alerts = [];
+  const server = createServer((req, res) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      alerts.push({ headers: req.headers, path: req.url, body: Buffer.concat(chunks).toString() });
+      if (mode === "hang") return;
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end("ok");
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const { port } = server.address();
+  if (mode === "down") {
+    server.close();
+    await once(server, "close");
+  }
+  const url = `http://127.0.0.1:${port}/hook/${randomSecret()}`;
+  leaks.secret("alert webhook URL", url);
+  const webhook = watch({
+    url,
+    alerts,
+    /** The alerts received so far, parsed. */
+    received: () => alerts.map((a) => JSON.parse(a.body)),
+    async stop() {
+      if (!release(webhook)) return;
+      server.closeAllConnections();
+      if (mode !== "down") server.close();
+      scanNowAndAtEnd(() => alerts.flatMap((a) => leaks.scanText(a.body, `an alert posted to the webhook`)));
+    },
+  });
+  return webhook;
+}
+
+/**
  * The built Worker in workerd. `kv: false` removes the KEYS binding. Its log
  * lines are scanned for secrets and query strings when it stops.
  * `standIns` replaces bindings with Workers that play them (to make a
@@ -109,9 +154,18 @@ export async function startRecordingOrigin(respond) {
  * bindings: { wrappedBindings, durableObjects } }` for the edge.
  * `inspector: true` opens workerd's DevTools inspector on a loopback port
  * (`edge.mf.getInspectorURL()`), e.g. to measure the isolate's memory.
- * `buildDir` starts another build (bench/ab.mjs).
+ * `buildDir` starts another build (bench/ab.mjs). `authFailureLimit` and
+ * `discoveryLimit` set the AUTH_FAILURES and DISCOVERY_LIMIT bindings.
+ *
+ * Requests reach it over plain HTTP from loopback, which REQUIRE_HTTPS
+ * allows, and without CF-Connecting-IP miniflare sets the socket's address,
+ * as Cloudflare (and make dev's proxy) would. A test may still send
+ * CF-Connecting-IP to play a remote client, as Cloudflare's edge would see
+ * it: such a request is plain HTTP from a remote address, so it is refused
+ * unless sent as https (`edge.mf.dispatchFetch("https://…")`) or the edge
+ * runs with REQUIRE_HTTPS=false.
  */
-export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, guard = true, kvPersist, vars = {}, authFailureLimit = 100, assets = false, captureLogs = true, standIns, inspector = false, buildDir = path.join(ROOT, "build") }) {
+export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, guard = true, kvPersist, vars = {}, authFailureLimit = 100, discoveryLimit = 60, assets = false, captureLogs = true, standIns, inspector = false, buildDir = path.join(ROOT, "build") }) {
   if (!captureLogs && underTest) throw new Error("captureLogs: false is for load runs: a test's edge keeps its logs for the leak scan");
   const logs = [];
   const bindings = { PEPPER: pepper, ORIGIN_URL: originUrl, SCIM_BASE_PATH: "/scim/v2", ORIGIN_SIGNING_SECRET: SIGNING_SECRET, ...vars };
@@ -133,7 +187,10 @@ export async function startEdge({ originUrl, originAuthorization, pepper, kv = t
     durableObjects: guard ? { KEY_GUARD: "KeyGuard" } : {},
     // The connection doctor's static page, as `[assets]` serves it.
     ...(assets ? { assets: { directory: path.join(ROOT, "www"), routerConfig: { has_user_worker: true } } } : {}),
-    ratelimits: { AUTH_FAILURES: { simple: { limit: authFailureLimit, period: 60 } } },
+    ratelimits: {
+      AUTH_FAILURES: { simple: { limit: authFailureLimit, period: 60 } },
+      DISCOVERY_LIMIT: { simple: { limit: discoveryLimit, period: 60 } },
+    },
     bindings,
     ...standIns?.bindings,
   };

@@ -20,6 +20,7 @@ const SECRET_NAMES = {
   ORIGIN_SIGNING_SECRET_PREVIOUS: "previous signing secret",
   ORIGIN_AUTHORIZATION: "origin credential",
   ADMIN_TOKEN: "admin token",
+  ALERT_WEBHOOK_URL: "alert webhook URL",
 };
 
 /** Registers the secrets among Worker bindings or environment variables. */

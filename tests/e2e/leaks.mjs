@@ -1,6 +1,8 @@
 // The leak scan. Every secret and query string the tests hand out is
 // registered; the places that must never hold one (the edge's log lines,
-// the headers an origin receives, the CLI's output) are searched for each.
+// the URL and headers an origin receives, the CLI's output) are searched
+// for each. Secrets are matched in any case: a lowercased key is still a
+// key (its checksum narrows the casings down to a few hundred).
 // A finding names the secret's kind and where it was seen, never the
 // secret itself, so a failing run does not leak it into CI logs either.
 
@@ -62,14 +64,18 @@ export function createLeakRegistry() {
     if (known.has(id)) return;
     known.add(id);
     counts[kind === "query string" ? "queryFragments" : "secrets"] += 1;
-    needles.push({ kind, forms: [...new Set([value, jsonEscaped(value)])] });
+    const caseless = kind !== "query string";
+    const forms = [...new Set([value, jsonEscaped(value)])];
+    needles.push({ kind, caseless, forms: caseless ? forms.map((f) => f.toLowerCase()) : forms });
   }
 
   /** The kinds of the registered values found in `text`, except `allowed` kinds. */
   function kindsIn(text, allowed = []) {
     const found = new Set();
-    for (const { kind, forms } of needles) {
-      if (!allowed.includes(kind) && !found.has(kind) && forms.some((f) => text.includes(f))) found.add(kind);
+    const lower = text.toLowerCase();
+    for (const { kind, caseless, forms } of needles) {
+      const haystack = caseless ? lower : text;
+      if (!allowed.includes(kind) && !found.has(kind) && forms.some((f) => haystack.includes(f))) found.add(kind);
     }
     return [...found];
   }
@@ -102,18 +108,24 @@ export function createLeakRegistry() {
     },
 
     /**
-     * Findings in the headers origins received: `[{ method, path, headers: [[name, value], …] }]`.
-     * The origin credential is meant for the origin; nothing else registered is.
+     * Findings in what origins received: `[{ method, path, headers: [[name, value], …] }]`,
+     * `path` being the request target (path and query). The origin credential is meant for
+     * the origin, and the query string is forwarded by design; nothing else registered is.
      */
     scanOriginHeaders(requests) {
       counts.originRequests += requests.length;
-      return requests.flatMap(({ method, path, headers }) =>
-        headers.flatMap(([name, value]) =>
-          kindsIn(`${name}: ${value}`, ["origin credential", "query string"]).map(
-            (kind) => `${kind} in header "${String(name).toLowerCase()}" the origin received with ${method} ${path.split("?")[0]}`,
+      const allowed = ["origin credential", "query string"];
+      return requests.flatMap(({ method, path, headers }) => {
+        const inUrl = kindsIn(path, allowed);
+        // A finding never quotes the path when the path is the leak.
+        const request = inUrl.length ? `${method} (path withheld)` : `${method} ${path.split("?")[0]}`;
+        return [
+          ...inUrl.map((kind) => `${kind} in the URL of a ${method} request the origin received`),
+          ...headers.flatMap(([name, value]) =>
+            kindsIn(`${name}: ${value}`, allowed).map((kind) => `${kind} in header "${String(name).toLowerCase()}" the origin received with ${request}`),
           ),
-        ),
-      );
+        ];
+      });
     },
 
     /** Findings in free text (the CLI's output), described as `where`. */

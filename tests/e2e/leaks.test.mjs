@@ -58,6 +58,15 @@ describe("the scanner", () => {
     failure(findings, Object.values(secrets));
   });
 
+  test("a key is caught in any case: lowercased, uppercased, JSON-escaped", () => {
+    const { leaks, secrets } = registry();
+    for (const form of [KEY.toLowerCase(), KEY.toUpperCase(), JSON.stringify(KEY.toLowerCase())]) {
+      const findings = leaks.scanLogs([{ level: "log", message: auditLine({ resource: form }) }]);
+      assert.deepEqual(findings, ["minted key in the log line of request 0123456789abcdef01234567 (level log, reason forwarded)"], form);
+      failure(findings, [...Object.values(secrets), form]);
+    }
+  });
+
   test("the origin credential is caught whole and as the token after its scheme", () => {
     const { leaks, secrets } = registry();
     const token = secrets["origin credential"].slice("Bearer ".length);
@@ -95,6 +104,15 @@ describe("the scanner", () => {
     const findings = leaks.scanOriginHeaders(got([["Authorization", `Bearer ${KEY}`]]));
     assert.deepEqual(findings, ['minted key in header "authorization" the origin received with GET /v2/Users']);
     assert.equal(leaks.scanOriginHeaders(got([["x-debug", secrets.pepper]])).length, 1, "nor any other secret");
+  });
+
+  test("a key in the URL the origin received is caught, in any case, without quoting the path", () => {
+    const { leaks, secrets } = registry();
+    for (const path of [`/v2/Users/${KEY}`, `/v2/${KEY.toLowerCase()}`, `/v2/Users?x=${KEY}`]) {
+      const findings = leaks.scanOriginHeaders([{ method: "GET", path, headers: [["x-forwarded-host", "edge"], ["x-debug", KEY]] }]);
+      assert.deepEqual(findings, ["minted key in the URL of a GET request the origin received", 'minted key in header "x-debug" the origin received with GET (path withheld)'], path);
+      failure(findings, [...Object.values(secrets), path]);
+    }
   });
 
   test("CLI output: the key line of a mint is the one place a key may show", () => {
@@ -145,6 +163,20 @@ describe("the harness's watch, on the real Worker", () => {
       });
     } finally {
       await origin.stop();
+    }
+  });
+
+  test("an origin that received a minted key in its URL fails when it stops: recording origin and scim2-server", async () => {
+    const key = (await mintKey(null, randomSecret())).key;
+    const recording = await startRecordingOrigin();
+    const scim = await startScimOrigin({ token: randomSecret() });
+    for (const origin of [recording, scim]) {
+      await raw(`${origin.url}/Users/${key.toLowerCase()}`);
+      await assert.rejects(origin.stop(), (e) => {
+        assert.match(e.message, /minted key in the URL of a GET request the origin received/);
+        assert.ok(!e.message.toLowerCase().includes(key.toLowerCase()));
+        return true;
+      });
     }
   });
 

@@ -98,6 +98,26 @@ describe("rate limits", () => {
   });
 });
 
+describe("guard placement", () => {
+  test("GUARD_LOCATION_HINT places new guards (which still meter); an unknown region is misconfigured", async () => {
+    const origin = await startRecordingOrigin();
+    const hinted = await startEdge({ originUrl: origin.url, pepper, vars: { GUARD_LOCATION_HINT: "weur" } });
+    const wrong = await startEdge({ originUrl: origin.url, pepper, vars: { GUARD_LOCATION_HINT: "mars" } });
+    try {
+      const { key } = await mintKey(hinted, pepper, { edit: (r) => ({ ...r, rate_per_minute: 1, burst: 2 }) });
+      const get = (edge) => raw(`${edge.base}/Users`, { headers: { authorization: `Bearer ${key}` } });
+      assert.deepEqual([(await get(hinted)).status, (await get(hinted)).status, (await get(hinted)).status], [200, 200, 429]);
+      const refused = await get(wrong);
+      assert.equal(refused.status, 500);
+      assert.equal((await wrong.auditFor(refused.headers["x-request-id"])).reason, "misconfigured");
+    } finally {
+      await hinted.stop();
+      await wrong.stop();
+      await origin.stop();
+    }
+  });
+});
+
 describe("limiter failure mode", () => {
   test("closed (default) denies with 503; open forwards unmetered and says so in the log", async () => {
     const origin = await startRecordingOrigin();

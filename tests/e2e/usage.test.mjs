@@ -34,7 +34,9 @@ describe("usage per key", { timeout: 240_000 }, () => {
     dir = mkdtempSync(path.join(tmpdir(), "provgate-usage-"));
     // The origin answers 404 for one user, 200 otherwise.
     origin = await startRecordingOrigin((req) => (req.url.includes("/Users/missing") ? { status: 404, body: "{}" } : {}));
-    edge = await startEdge({ originUrl: origin.url, pepper, kvPersist: path.join(dir, "v3/kv"), vars: { ADMIN_TOKEN: adminToken } });
+    // Requests here play remote clients (CF-Connecting-IP) over the harness's
+    // plain HTTP; on Cloudflare they would arrive over HTTPS.
+    edge = await startEdge({ originUrl: origin.url, pepper, kvPersist: path.join(dir, "v3/kv"), vars: { ADMIN_TOKEN: adminToken, REQUIRE_HTTPS: "false" } });
   });
   after(async () => {
     await edge?.stop();

@@ -8,7 +8,10 @@ chunked bodies) instead of wsgiref. Loopback only.
     python scim_origin.py --port 0 --bearer-token TOKEN [--signing-secret S]
 
 With --signing-secret it runs behind the example verifier
-(examples/origin-verifier), accepting only requests signed by the edge.
+(examples/origin-verifier), accepting only requests signed by the edge,
+and verifies each of them a second time with http-message-signatures
+(pyauth), an RFC 9421 implementation this project did not write: a forward
+either rejects is answered 401, which the edge reports as 502.
 With --record-requests (tests only) it prints every request it receives,
 headers included, as `request {json}`, for the harness's leak scan.
 
@@ -16,16 +19,22 @@ prints one line `listening http://127.0.0.1:PORT/v2` once it accepts.
 """
 
 import argparse
+import datetime
+import io
 import json
 import os
 import secrets
 import sys
 import threading
+import types
+import warnings
 
 import waitress
+from http_message_signatures import HTTPMessageVerifier, InvalidSignature, MappingKeyResolver, algorithms
+from http_message_signatures.signatures import SignatureVerifyWarning
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "examples", "origin-verifier"))
-from provgate_verify import ProvgateVerifier  # noqa: E402
+from provgate_verify import ProvgateVerifier, key_id_for, raw_target  # noqa: E402
 from scim2_models import ScimProvider
 from scim2_server.applications.wsgi import ForwardedHeaders
 from scim2_server.memory import InMemoryStorage
@@ -48,6 +57,51 @@ def build_app(bearer_token):
     service = ScimService(provider, secret=os.environ.get("SCIM2_SERVER_SECRET") or secrets.token_urlsafe(32))
     app = BearerTokenApplication(InMemoryStorage(), provider, service=service, bearer_tokens=[bearer_token] if bearer_token else [])
     return ForwardedHeaders(app)
+
+
+class IndependentVerifier:
+    """Verifies each forward with http-message-signatures, inside the example
+    verifier (which has read and bounded the body, and checked freshness and
+    replay): the signature base, the HMAC, the covered components and the
+    Content-Digest are all computed by code this project did not write."""
+
+    LABELS = ("provgate", "provgate-previous")
+
+    def __init__(self, app, secrets, max_age):
+        self.app, self.max_age = app, max_age
+        keys = {key_id_for(s): s.encode() for s in secrets}
+        self.verifier = HTTPMessageVerifier(
+            signature_algorithm=algorithms.HMAC_SHA256, key_resolver=MappingKeyResolver(public_keys=keys, private_keys={})
+        )
+        # The edge's two signatures during a rotation differ by label (and key id) only.
+        self.verifier.allow_label_only_selection = True
+
+    def __call__(self, environ, start_response):
+        body = environ["wsgi.input"].read()
+        environ["wsgi.input"] = io.BytesIO(body)
+        headers = {k[5:].replace("_", "-").lower(): v for k, v in environ.items() if k.startswith("HTTP_")}
+        for key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
+            if environ.get(key):
+                headers[key.replace("_", "-").lower()] = environ[key]
+        url = "%s://%s%s" % (environ["wsgi.url_scheme"], environ.get("HTTP_HOST", ""), raw_target(environ))
+        message = types.SimpleNamespace(method=environ["REQUEST_METHOD"], url=url, headers=headers)
+        required = ["@method", "@target-uri", "content-digest"] + [h for h in ("x-provgate-key-id", "x-provgate-tenant") if h in headers]
+        reasons = []
+        for label in [l for l in self.LABELS if l + "=" in headers.get("signature-input", "")]:
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", SignatureVerifyWarning)
+                    self.verifier.verify(
+                        message, expect_label=label, max_age=datetime.timedelta(seconds=self.max_age),
+                        require_components=required, body=body,
+                    )
+                return self.app(environ, start_response)
+            except Exception as why:  # InvalidSignature or any other failure: refused
+                reasons.append("%s: %s" % (label, why))
+        print("independent-verify: rejected %s %s: %s" % (environ["REQUEST_METHOD"], url.split("?")[0], "; ".join(reasons) or "no signature"), file=sys.stderr, flush=True)
+        payload = json.dumps({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "401", "detail": "http-message-signatures rejected the forward"}).encode()
+        start_response("401 Unauthorized", [("Content-Type", "application/scim+json"), ("Content-Length", str(len(payload)))])
+        return [payload]
 
 
 class RequestRecorder:
@@ -82,7 +136,8 @@ def main():
     args = parser.parse_args()
     app = build_app(args.bearer_token)
     if args.signing_secret:
-        # Outside ForwardedHeaders, so it sees the Host and path the edge addressed.
+        # Outside ForwardedHeaders, so they see the Host and path the edge addressed.
+        app = IndependentVerifier(app, secrets=args.signing_secret, max_age=args.max_age)
         app = ProvgateVerifier(app, secrets=args.signing_secret, max_age=args.max_age)
     if args.record_requests:
         # Outside the verifier: requests it rejects were received all the same.
