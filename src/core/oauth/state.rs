@@ -40,8 +40,10 @@ impl OAuthState {
     /// the first redemption started.
     pub fn redeem_code(&mut self, code: Redeemed, first: TokenHash, scopes: Vec<Scope>, refresh_expires_at: UnixMillis, now: UnixMillis) -> Result<(), CodeError> {
         self.prune(now);
-        // Room first: a code is consumed only if its family can be kept.
-        if self.families.len() >= MAX_FAMILIES && !self.forget_least_recent_live() {
+        // A code is consumed only if its family can be kept; a live family
+        // is forgotten for it only once the code is known to be redeemable.
+        let full = self.families.len() >= MAX_FAMILIES;
+        if full && self.families.iter().all(|f| f.revoked_at.is_some()) {
             return Err(CodeError::Busy);
         }
         if let Err(e) = self.codes.redeem(code, now) {
@@ -49,6 +51,9 @@ impl OAuthState {
                 self.revoke(family, now);
             }
             return Err(e);
+        }
+        if full {
+            self.forget_least_recent_live();
         }
         self.families.push(Family::issue(code.family, first, scopes, refresh_expires_at, now));
         Ok(())
@@ -92,9 +97,11 @@ impl OAuthState {
         });
     }
 
-    fn forget_least_recent_live(&mut self) -> bool {
+    fn forget_least_recent_live(&mut self) {
         let oldest = self.families.iter().enumerate().filter(|(_, f)| f.revoked_at.is_none()).min_by_key(|(_, f)| f.last_used).map(|(i, _)| i);
-        oldest.map(|i| self.families.remove(i)).is_some()
+        if let Some(i) = oldest {
+            self.families.remove(i);
+        }
     }
 
     /// The state as the guard stores it.
@@ -223,6 +230,11 @@ mod tests {
         assert_eq!(s.families().len(), MAX_FAMILIES);
         assert_eq!(s.refresh(&hash(1), hash(1000), at(DAY), at(300)), Err(RefreshError::Unknown));
         assert!(!s.admits(FamilyId([0; 8])), "the revoked family is still known");
+        // A replayed code when full forgets no one (only its own family is revoked).
+        let before: Vec<FamilyId> = s.families().iter().map(|f| f.id).collect();
+        assert_eq!(s.redeem_code(code(100), hash(555), vec![], at(DAY), at(250)), Err(CodeError::Replayed { family: FamilyId([100; 8]) }));
+        assert_eq!(s.families().iter().map(|f| f.id).collect::<Vec<_>>(), before);
+        assert!(!s.admits(FamilyId([100; 8])));
         // All revoked: no room, and the code is not consumed.
         let mut all_revoked = OAuthState::default();
         for n in 0..MAX_FAMILIES as u8 {
