@@ -11,7 +11,7 @@ cargo build --quiet --release --example decision_instructions
 bin=target/bench-soft/release/examples/decision_instructions
 count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$bin" "$1" "$2" 2>&1 | awk '/Collected/ { print $4 }'; }
 floor=0
-for step in floor cached miss decode classify; do
+for step in floor cached miss token token_json decode classify; do
   per=$(( ($(count "$step" 11000) - $(count "$step" 1000)) / 10000 ))
   [ "$step" = floor ] && floor=$per
   awk -v s="$step" -v p="$per" -v f="$floor" 'BEGIN { printf "%-9s %7d instructions  %.2f× the floor\n", s, p, p / f }'

@@ -6,6 +6,7 @@
 //! natively sha2 uses the CPU's SHA extensions where present, which makes
 //! the floor several times cheaper than on the edge. For the edge's ratio,
 //! run with `RUSTFLAGS='--cfg sha2_backend="soft"'` (`make bench` does).
+//! The access token path (OAuth) is measured against the same key.
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::hint::black_box;
 
@@ -21,7 +22,13 @@ fn benches(c: &mut Criterion) {
     group.bench_function("provgate, record decoded (a cache miss): parse + checksum + HMAC + decode + classify + authorize + GCRA", |b| {
         b.iter(|| black_box(f.miss()))
     });
+    group.bench_function("provgate, access token of the same key: parse + MAC + claims + classify + authorize + GCRA", |b| {
+        b.iter(|| black_box(f.token()))
+    });
+    group.bench_function("alternative: the same token with JSON claims", |b| b.iter(|| black_box(f.token_json())));
     group.finish();
+    let (binary, json) = f.token_lengths();
+    println!("access token length: {binary} bytes (binary claims), {json} bytes (JSON claims)");
 
     c.bench_function("classify a SCIM path", |b| b.iter(|| black_box(f.classify())));
     c.bench_function("decode a key record", |b| b.iter(|| black_box(f.decode())));

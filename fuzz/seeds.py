@@ -111,6 +111,66 @@ write("url_secret", [b"\x00" + u.encode() for u in urls] + [b"\x01" + bytes(rang
 write("forward_headers", [bytes([i, 7, 3, 0, 1, 0, 65, 1, 2, 9, 0, 0, 0, 1, 120, 95, 97]) * 3 for i in range(4)]
       + [b"\x00\x02accept\x00x_forwarded_host\x01\x00x-custom", b"\x05" * 64])
 
+# OAuth (oauth_token): tokens and codes sealed with the target's secrets by the
+# independent layout of tests/fixtures/reference_token.py; token requests and
+# authorization queries as Okta and Entra ID send them.
+sys.path.insert(0, os.path.join(HERE, "../tests/fixtures"))
+import reference_token as ref  # noqa: E402
+import base64  # noqa: E402
+import urllib.parse  # noqa: E402
+
+NOW_SECRET, THEN_SECRET = b"fuzz token signing secret, now!!", b"fuzz token signing secret, then!"
+token = ref.seal(NOW_SECRET, "pva_", ref.access_body())
+tokens = [
+    token,
+    ref.seal(THEN_SECRET, "pva_", ref.access_body(grant=1, family=None)),
+    ref.seal(NOW_SECRET, "pva_", ref.access_body(expires_at=1_799_999_999)),
+    ref.seal(NOW_SECRET, "pva_", ref.access_body(tenant=b"", scopes=bytes([0]), networks=bytes([0]))),
+    ref.seal(NOW_SECRET, "pva_", ref.access_body(), version=2),
+    token[:-1] + ("A" if token[-1] != "A" else "B"),
+    token.replace("pva_", "pvc_", 1),
+]
+challenge = hashlib.sha256(b"dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").digest()
+codes = [
+    ref.seal(NOW_SECRET, "pvc_", ref.code_body()),
+    ref.seal(NOW_SECRET, "pvc_", ref.code_body(challenge=challenge)),
+    ref.seal(THEN_SECRET, "pvc_", ref.code_body(expires_at=1_800_000_001)),
+    "pvr_" + KEY[4:],
+]
+form = urllib.parse.urlencode
+basic = "Basic " + base64.b64encode(f"key_3mXq8Jt0aZ:{KEY}".encode()).decode()
+requests = [
+    f"{basic}\n" + form({"grant_type": "client_credentials"}),
+    f"{basic}\n" + form({"grant_type": "client_credentials", "scope": "users:read groups:read"}),
+    "\n" + form({"grant_type": "client_credentials", "client_id": "key_3mXq8Jt0aZ", "client_secret": KEY}),
+    f"{basic}\n" + form({"grant_type": "authorization_code", "code": codes[1], "redirect_uri": "https://acme.okta.com/oauth2/callback",
+                           "code_verifier": "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"}),
+    f"{basic}\n" + form({"grant_type": "refresh_token", "refresh_token": codes[3]}),
+    f"{basic}\ngrant_type=client_credentials&client_secret={KEY}",
+    f"{basic}\ngrant_type=client_credentials&grant_type=client_credentials",
+    "\ngrant_type=password&username=a&password=b",
+    "Bearer x\ngrant_type=client_credentials",
+    "\ngrant_type=%ff",
+]
+queries = [
+    form({"response_type": "code", "client_id": "key_3mXq8Jt0aZ", "redirect_uri": "https://acme.okta.com/oauth2/callback", "state": "xyz",
+          "scope": "users:read", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256"}),
+    form({"response_type": "code", "client_id": "key_3mXq8Jt0aZ", "redirect_uri": "https://a.example/cb?tenant=1"}),
+    form({"response_type": "token", "client_id": "key_3mXq8Jt0aZ", "redirect_uri": "https://acme.okta.com/oauth2/callback", "state": "s"}),
+    form({"response_type": "code", "client_id": "key_3mXq8Jt0aZ", "redirect_uri": "https://evil.example/cb"}),
+    form({"response_type": "code", "client_id": "key_other", "redirect_uri": "https://acme.okta.com/oauth2/callback"}),
+    form({"response_type": "code", "client_id": "key_3mXq8Jt0aZ", "redirect_uri": "https://acme.okta.com/oauth2/callback",
+          "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "plain"}),
+]
+write("oauth_token", [b"\x00" + t.encode() for t in tokens] + [b"\x05" + c.encode() for c in codes]
+      + [b"\x01" + r.encode() for r in requests] + [b"\x04" + q.encode() for q in queries]
+      # Mode 6: claims bodies sealed by the target itself; the custom scope
+      # "usera:write" is one byte from "users:write", which must be coded.
+      + [b"\x06" + ref.access_body(), b"\x06" + ref.code_body(challenge=challenge),
+         b"\x06" + ref.access_body(scopes=bytes([1, 7]) + ref.short(b"usera:write")),
+         # A coded scope written as text: a second spelling, must not verify.
+         b"\x06" + ref.access_body(scopes=bytes([1, 7]) + ref.short(b"users:write"))])
+
 records_dir = os.path.join(HERE, "corpus", "key_record")
 if len(sys.argv) > 1:
     mints = [

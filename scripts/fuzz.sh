@@ -10,7 +10,7 @@ seconds="${1:-${FUZZ_SECONDS:-60}}"
 shift || true
 targets=("$@")
 if [[ ${#targets[@]} -eq 0 ]]; then
-  targets=(authorization scim_path bulk_body key_record url_secret forward_headers)
+  targets=(authorization scim_path bulk_body key_record url_secret forward_headers oauth_token)
 fi
 
 # cargo fuzz needs compiler flags that only nightly accepts (-Zsanitizer,

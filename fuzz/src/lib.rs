@@ -153,5 +153,6 @@ pub fn active_record(scopes: Vec<Scope>) -> KeyRecord {
         rate_per_minute: None,
         burst: None,
         rotated_from: None,
+        auth: Default::default(),
     }
 }

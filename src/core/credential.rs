@@ -6,6 +6,7 @@
 //! no other scheme, no second `Bearer`, no list of credentials.
 
 use super::key::{KeyFormatError, ProvisioningKey, KEY_PREFIX};
+use super::oauth::{access::ACCESS_PREFIX, code::CODE_PREFIX, refresh::REFRESH_PREFIX};
 use percent_encoding::{percent_decode, percent_decode_str};
 
 /// Why no usable key could be read from the request.
@@ -36,7 +37,7 @@ pub fn from_authorization(header: Option<&str>) -> Result<ProvisioningKey, Crede
 /// The prefixes of every secret provgate issues: provisioning keys, and
 /// the management, access, refresh and code tokens. One list, so that a new
 /// kind of secret is kept out of URLs by adding one line.
-pub const SECRET_PREFIXES: &[&str] = &[KEY_PREFIX, "pvm_", "pva_", "pvr_", "pvc_"];
+pub const SECRET_PREFIXES: &[&str] = &[KEY_PREFIX, "pvm_", ACCESS_PREFIX, REFRESH_PREFIX, CODE_PREFIX];
 
 /// How many times a URL part is percent-decoded when looking for a
 /// secret. No client encodes a URL more than twice; a part that still

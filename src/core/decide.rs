@@ -6,14 +6,22 @@
 //! scopes cover the request (and, for `/Bulk`, every operation). Each step
 //! either yields what the next one needs or the [`Outcome`] that ends the
 //! request.
+//!
+//! The checks read a [`Principal`]: what a key's record says, or what an
+//! OAuth access token's verified claims say about the key that obtained it
+//! (`oauth::claims`), so that a token is authorized by the same code as
+//! the key, without its record.
 
 use super::bulk::BulkOperation;
 use super::gcra::Quota;
+use ipnet::IpNet;
+use super::key::KeyId;
+use super::oauth::CredentialKind;
 use super::outcome::{KeyRejection, Outcome};
-use super::record::KeyRecord;
+use super::record::{KeyRecord, Status};
 use super::status::{self, KeyStatus};
 use super::scim::ScimRequest;
-use super::scope::missing;
+use super::scope::{missing, Scope};
 use super::time::UnixMillis;
 use std::net::IpAddr;
 
@@ -27,13 +35,101 @@ pub struct Grant {
     pub tenant: Option<String>,
 }
 
-/// The key's quota: its record's numbers, or the edge's defaults.
-pub fn quota(record: &KeyRecord, default: Quota) -> Quota {
-    Quota::new(
-        record.rate_per_minute.unwrap_or(default.rate_per_minute.get()),
-        record.burst.unwrap_or(default.burst.get()),
-    )
-    .unwrap_or(default)
+/// What the checks need to know about the key a request acts for.
+pub trait Principal {
+    /// The key's public id.
+    fn key_id(&self) -> &KeyId;
+    /// The key's tenant, if any.
+    fn tenant(&self) -> Option<&str>;
+    /// What the request may do.
+    fn scopes(&self) -> &[Scope];
+    /// Permanently refused.
+    fn revoked(&self) -> bool;
+    /// Refused before this instant.
+    fn not_before(&self) -> Option<UnixMillis>;
+    /// Refused from this instant on.
+    fn expires_at(&self) -> Option<UnixMillis>;
+    /// Client networks allowed; empty means anywhere.
+    fn allow_ips(&self) -> &[IpNet];
+    /// The key's own rate, if it sets one.
+    fn rate_per_minute(&self) -> Option<u32>;
+    /// The key's own burst, if it sets one.
+    fn burst(&self) -> Option<u32>;
+    /// What was presented, for the audit line.
+    fn kind(&self) -> CredentialKind;
+}
+
+impl Principal for KeyRecord {
+    fn key_id(&self) -> &KeyId {
+        &self.key_id
+    }
+    fn tenant(&self) -> Option<&str> {
+        self.tenant.as_deref()
+    }
+    fn scopes(&self) -> &[Scope] {
+        &self.scopes
+    }
+    fn revoked(&self) -> bool {
+        self.status == Status::Revoked
+    }
+    fn not_before(&self) -> Option<UnixMillis> {
+        self.not_before
+    }
+    fn expires_at(&self) -> Option<UnixMillis> {
+        self.expires_at
+    }
+    fn allow_ips(&self) -> &[IpNet] {
+        &self.allow_ips
+    }
+    fn rate_per_minute(&self) -> Option<u32> {
+        self.rate_per_minute
+    }
+    fn burst(&self) -> Option<u32> {
+        self.burst
+    }
+    fn kind(&self) -> CredentialKind {
+        CredentialKind::Key
+    }
+}
+
+/// A record shared by the isolate's cache answers as the record.
+impl<P: Principal + ?Sized> Principal for std::rc::Rc<P> {
+    fn key_id(&self) -> &KeyId {
+        (**self).key_id()
+    }
+    fn tenant(&self) -> Option<&str> {
+        (**self).tenant()
+    }
+    fn scopes(&self) -> &[Scope] {
+        (**self).scopes()
+    }
+    fn revoked(&self) -> bool {
+        (**self).revoked()
+    }
+    fn not_before(&self) -> Option<UnixMillis> {
+        (**self).not_before()
+    }
+    fn expires_at(&self) -> Option<UnixMillis> {
+        (**self).expires_at()
+    }
+    fn allow_ips(&self) -> &[IpNet] {
+        (**self).allow_ips()
+    }
+    fn rate_per_minute(&self) -> Option<u32> {
+        (**self).rate_per_minute()
+    }
+    fn burst(&self) -> Option<u32> {
+        (**self).burst()
+    }
+    fn kind(&self) -> CredentialKind {
+        (**self).kind()
+    }
+}
+
+/// The key's quota: its own numbers, or the edge's defaults.
+pub fn quota<P: Principal + ?Sized>(who: &P, default: Quota) -> Quota {
+    Quota::new(who.rate_per_minute().unwrap_or(default.rate_per_minute.get()), who.burst().unwrap_or(default.burst.get()))
+        .unwrap_or(default)
 }
 
 /// The facts about the request and deployment that checks depend on.
@@ -59,38 +155,55 @@ pub fn verify(stored: Option<&[u8]>) -> Result<KeyRecord, Outcome> {
 /// ```
 /// use provgate::core::{authorize, decide::Context, record::*, scim::classify, scope::Scope, KeyId, UnixMillis, Outcome, KeyRejection};
 /// let rec = KeyRecord { key_id: KeyId::parse("key_1").unwrap(), label: "okta".into(), tenant: None,
-///     scopes: vec![Scope::Read("users".into())], status: Status::Active, allow_ips: vec![], rate_per_minute: None, burst: None, rotated_from: None,
+///     scopes: vec![Scope::Read("users".into())], status: Status::Active, allow_ips: vec![], rate_per_minute: None, burst: None, rotated_from: None, auth: Default::default(),
 ///     created_at: UnixMillis(0), not_before: None, expires_at: Some(UnixMillis(1_000)) };
 /// let get = classify("GET", "/Users").unwrap();
 /// let at = |ms| Context { now: UnixMillis(ms), client_ip: None, resource_types: &[] };
 /// assert!(authorize(&rec, &get, &at(999)).is_ok());
 /// assert_eq!(authorize(&rec, &get, &at(1_000)).err(), Some(Outcome::InvalidKey(KeyRejection::Expired)));
 /// ```
-pub fn authorize(record: &KeyRecord, request: &ScimRequest, ctx: &Context<'_>) -> Result<Grant, Outcome> {
-    match status::of(record.status, record.not_before, record.expires_at, ctx.now) {
-        KeyStatus::Active => {}
-        KeyStatus::Revoked => return Err(Outcome::InvalidKey(KeyRejection::Revoked)),
-        KeyStatus::NotYetValid => return Err(Outcome::InvalidKey(KeyRejection::NotYetValid)),
-        KeyStatus::Expired => return Err(Outcome::InvalidKey(KeyRejection::Expired)),
+pub fn authorize<P: Principal + ?Sized>(who: &P, request: &ScimRequest, ctx: &Context<'_>) -> Result<Grant, Outcome> {
+    admit(who, ctx)?;
+    if let Some(scope) = missing(who.scopes(), request, ctx.resource_types) {
+        return Err(Outcome::InsufficientScope { missing: scope.to_string(), bulk_id: None });
     }
-    if !record.allow_ips.is_empty() {
+    Ok(Grant { key_id: who.key_id().as_str().to_owned(), tenant: who.tenant().map(str::to_owned) })
+}
+
+/// The checks that do not depend on the request: not revoked, inside the
+/// validity window, from an allowed address. [`authorize`] starts with
+/// them; so does client authentication at the OAuth token endpoint.
+pub fn admit<P: Principal + ?Sized>(who: &P, ctx: &Context<'_>) -> Result<(), Outcome> {
+    valid_at(who, ctx.now).map_err(Outcome::InvalidKey)?;
+    let allow_ips = who.allow_ips();
+    if !allow_ips.is_empty() {
         // An allowlisted key from an unknown address is denied: fail closed.
         let ip = ctx.client_ip.map(unmap);
-        if !ip.is_some_and(|ip| record.allow_ips.iter().any(|net| net.contains(&ip))) {
+        if !ip.is_some_and(|ip| allow_ips.iter().any(|net| net.contains(&ip))) {
             return Err(Outcome::IpDenied);
         }
     }
-    if let Some(scope) = missing(&record.scopes, request, ctx.resource_types) {
-        return Err(Outcome::InsufficientScope { missing: scope.to_string(), bulk_id: None });
+    Ok(())
+}
+
+/// Not revoked and inside the validity window at `now`.
+/// The status is the one function the management API shows too
+/// ([`status::of`]).
+pub fn valid_at<P: Principal + ?Sized>(who: &P, now: UnixMillis) -> Result<(), KeyRejection> {
+    let stored = if who.revoked() { Status::Revoked } else { Status::Active };
+    match status::of(stored, who.not_before(), who.expires_at(), now) {
+        KeyStatus::Active => Ok(()),
+        KeyStatus::Revoked => Err(KeyRejection::Revoked),
+        KeyStatus::NotYetValid => Err(KeyRejection::NotYetValid),
+        KeyStatus::Expired => Err(KeyRejection::Expired),
     }
-    Ok(Grant { key_id: record.key_id.as_str().to_owned(), tenant: record.tenant.clone() })
 }
 
 /// Checks every operation of an authorised `/Bulk` request; the first one
 /// the key may not perform denies the whole request.
-pub fn authorize_bulk(record: &KeyRecord, ops: &[BulkOperation], ctx: &Context<'_>) -> Result<(), Outcome> {
+pub fn authorize_bulk<P: Principal + ?Sized>(who: &P, ops: &[BulkOperation], ctx: &Context<'_>) -> Result<(), Outcome> {
     for op in ops {
-        if let Some(scope) = missing(&record.scopes, &op.request, ctx.resource_types) {
+        if let Some(scope) = missing(who.scopes(), &op.request, ctx.resource_types) {
             let bulk_id = Some(op.bulk_id.clone().unwrap_or_else(|| format!("operation {}", op.index)));
             return Err(Outcome::InsufficientScope { missing: scope.to_string(), bulk_id });
         }
@@ -125,6 +238,7 @@ mod tests {
             rate_per_minute: None,
             burst: None,
             rotated_from: None,
+            auth: Default::default(),
         }
     }
 

@@ -83,6 +83,18 @@ impl KeyId {
         is_id(KEY_ID_PREFIX, text).then(|| Self(text.to_owned()))
     }
 
+    /// The id `key_` + `body`, with the same rule as [`parse`](Self::parse)
+    /// (one allocation: compact layouts store the body alone).
+    pub fn from_body(body: &str) -> Option<Self> {
+        let valid = (1..=64).contains(&body.len()) && body.bytes().all(|b| b.is_ascii_alphanumeric());
+        valid.then(|| {
+            let mut id = String::with_capacity(KEY_ID_PREFIX.len() + body.len());
+            id.push_str(KEY_ID_PREFIX);
+            id.push_str(body);
+            Self(id)
+        })
+    }
+
     /// The id's text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -99,8 +111,30 @@ impl fmt::Display for KeyId {
 /// `pvm_` for management tokens): length, alphabet, then the checksum,
 /// which covers the prefix, so one kind never passes for the other.
 pub fn check_secret(prefix: &str, presented: &str) -> Result<(), KeyFormatError> {
+    check_checksummed(presented, prefix, KEY_BODY_LEN)
+}
+
+/// A new secret of this format with `prefix`.
+pub fn generate_secret(prefix: &str, fill_random: impl FnMut(&mut [u8])) -> String {
+    checksummed(prefix, KEY_BODY_LEN, fill_random)
+}
+
+/// `prefix` + `body_len` random base62 characters + the 6-character base62
+/// CRC32 of both: the shape of every provgate secret that is not MAC'd
+/// (keys, management tokens, OAuth refresh tokens).
+pub(crate) fn checksummed(prefix: &str, body_len: usize, fill_random: impl FnMut(&mut [u8])) -> String {
+    let mut text = String::with_capacity(prefix.len() + body_len + CHECKSUM_LEN);
+    text.push_str(prefix);
+    text.push_str(&random_base62(body_len, fill_random));
+    let checksum = base62_u32(crc32fast::hash(text.as_bytes()));
+    text.push_str(&checksum);
+    text
+}
+
+/// Whether `presented` has the shape [`checksummed`] makes.
+pub(crate) fn check_checksummed(presented: &str, prefix: &str, body_len: usize) -> Result<(), KeyFormatError> {
     let bytes = presented.as_bytes();
-    let len = prefix.len() + KEY_BODY_LEN + CHECKSUM_LEN;
+    let len = prefix.len() + body_len + CHECKSUM_LEN;
     if bytes.len() != len || !presented.starts_with(prefix) || !bytes[prefix.len()..].iter().all(u8::is_ascii_alphanumeric) {
         return Err(KeyFormatError::Malformed);
     }
@@ -109,16 +143,6 @@ pub fn check_secret(prefix: &str, presented: &str) -> Result<(), KeyFormatError>
         return Err(KeyFormatError::BadChecksum);
     }
     Ok(())
-}
-
-/// A new secret of this format with `prefix`.
-pub fn generate_secret(prefix: &str, fill_random: impl FnMut(&mut [u8])) -> String {
-    let mut secret = String::with_capacity(prefix.len() + KEY_BODY_LEN + CHECKSUM_LEN);
-    secret.push_str(prefix);
-    secret.push_str(&random_base62(KEY_BODY_LEN, fill_random));
-    let checksum = base62_u32(crc32fast::hash(secret.as_bytes()));
-    secret.push_str(&checksum);
-    secret
 }
 
 /// `prefix` + `body_len` base62 characters, for public ids (`key_…`, `tok_…`).
@@ -233,7 +257,10 @@ mod tests {
         assert_eq!(id.as_str().len(), KEY_ID_PREFIX.len() + KEY_ID_BODY_LEN);
         for bad in ["", "key_", "key_a\r\nx", "key_a b", "pvk_abc", "key_\"x"] {
             assert_eq!(KeyId::parse(bad), None, "{bad:?}");
+            assert_eq!(KeyId::from_body(bad.strip_prefix("key_").unwrap_or(bad)), None, "{bad:?}");
         }
+        assert_eq!(KeyId::from_body(&id.as_str()[4..]), Some(id.clone()));
+        assert_eq!(KeyId::from_body(&"a".repeat(65)), None);
     }
 
     proptest! {

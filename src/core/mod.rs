@@ -20,6 +20,7 @@ pub mod gcra;
 pub mod guard;
 pub mod key;
 pub mod lookup;
+pub mod oauth;
 pub mod outcome;
 pub mod parsed;
 pub mod preset;

@@ -12,6 +12,7 @@
 //! and an undecodable record denies: fail closed.
 
 use super::key::KeyId;
+use super::oauth::policy::{AuthPolicy, Mode, RedirectUri};
 use super::scope::Scope;
 use super::time::UnixMillis;
 use super::parsed::{FromText, Parsed};
@@ -60,6 +61,8 @@ pub struct KeyRecord {
     pub burst: Option<u32>,
     /// The key this one replaced (`provgate key rotate`), for the audit trail.
     pub rotated_from: Option<String>,
+    /// How the key may be presented: as itself, through OAuth, or both.
+    pub auth: AuthPolicy,
 }
 
 /// Why a stored record cannot be used.
@@ -97,6 +100,12 @@ struct Wire {
     burst: Option<u32>,
     #[serde(default)]
     rotated_from: Option<String>,
+    #[serde(default)]
+    auth_modes: Option<Vec<Parsed<Mode>>>,
+    #[serde(default)]
+    redirect_uris: Vec<Parsed<RedirectUri>>,
+    #[serde(default)]
+    pkce_required: bool,
 }
 
 /// The JSON shape as encoded, borrowing from the record.
@@ -119,6 +128,12 @@ struct WireOut<'a> {
     burst: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rotated_from: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    auth_modes: Option<Vec<&'static str>>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    redirect_uris: Vec<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pkce_required: bool,
 }
 
 impl FromText for KeyId {
@@ -196,6 +211,9 @@ impl KeyRecord {
         if wire.rate_per_minute == Some(0) || wire.burst == Some(0) {
             return Err(RecordError("rate_per_minute and burst must be at least 1".into()));
         }
+        let modes = wire.auth_modes.map(|m| m.into_iter().map(|m| m.0).collect());
+        let redirect_uris = wire.redirect_uris.into_iter().map(|u| u.0).collect();
+        let auth = AuthPolicy::from_fields(modes, redirect_uris, wire.pkce_required).map_err(|e| RecordError(e.into()))?;
         Ok(Self {
             key_id: wire.key_id.0,
             label: wire.label,
@@ -210,6 +228,7 @@ impl KeyRecord {
             rate_per_minute: wire.rate_per_minute,
             burst: wire.burst,
             rotated_from: wire.rotated_from,
+            auth,
         })
     }
 
@@ -229,6 +248,9 @@ impl KeyRecord {
             rate_per_minute: self.rate_per_minute,
             burst: self.burst,
             rotated_from: self.rotated_from.as_deref(),
+            auth_modes: self.auth.modes_to_store(),
+            redirect_uris: self.auth.redirect_uris.iter().map(RedirectUri::as_str).collect(),
+            pkce_required: self.auth.pkce_required,
         };
         serde_json::to_string(&wire).expect("a record always serialises")
     }
@@ -252,6 +274,7 @@ mod tests {
             rate_per_minute: Some(600),
             burst: None,
             rotated_from: Some("key_old".into()),
+            auth: AuthPolicy::default(),
         }
     }
 
@@ -317,6 +340,27 @@ mod tests {
         assert_eq!(again.encode(), first.encode());
     }
 
+    /// Records written before OAuth decode to bearer-only keys and are
+    /// written back unchanged; OAuth fields round-trip.
+    #[test]
+    fn oauth_fields_default_to_bearer_only_and_round_trip() {
+        let old = sample().encode();
+        assert!(!old.contains("auth_modes") && !old.contains("redirect_uris") && !old.contains("pkce_required"), "{old}");
+        let decoded = KeyRecord::decode(old.as_bytes()).unwrap();
+        assert!(decoded.allows(Mode::Bearer) && !decoded.allows(Mode::ClientCredentials) && !decoded.allows(Mode::AuthorizationCode));
+        let mut json: serde_json::Value = serde_json::from_str(&old).unwrap();
+        json["auth_modes"] = serde_json::json!(["authorization_code", "client_credentials"]);
+        json["redirect_uris"] = serde_json::json!(["https://acme.okta.com/cb"]);
+        json["pkce_required"] = true.into();
+        let oauth = KeyRecord::decode(json.to_string().as_bytes()).unwrap();
+        assert!(!oauth.allows(Mode::Bearer) && oauth.allows(Mode::ClientCredentials) && oauth.allows(Mode::AuthorizationCode));
+        assert!(oauth.auth.pkce_required);
+        assert_eq!(KeyRecord::decode(oauth.encode().as_bytes()), Ok(oauth.clone()));
+        assert!(oauth.encode().contains(r#""auth_modes":["client_credentials","authorization_code"]"#), "{}", oauth.encode());
+        json["auth_modes"] = serde_json::json!(["bearer"]);
+        assert!(!KeyRecord::decode(json.to_string().as_bytes()).unwrap().encode().contains("auth_modes"), "bearer alone is the default, not stored");
+    }
+
     #[test]
     fn unknown_fields_are_ignored() {
         let mut json: serde_json::Value = serde_json::from_str(&sample().encode()).unwrap();
@@ -345,6 +389,14 @@ mod tests {
             ("burst", (-1).into()),
             ("created_at", "yesterday".into()),
             ("expires_at", 1_803_715_200.into()),
+            ("auth_modes", serde_json::json!([])),
+            ("auth_modes", serde_json::json!(["bearer", "bearer"])),
+            ("auth_modes", serde_json::json!(["implicit"])),
+            ("auth_modes", "bearer".into()),
+            ("redirect_uris", serde_json::json!(["http://acme.okta.com/cb"])),
+            ("redirect_uris", serde_json::json!(["https://acme.okta.com/cb#x"])),
+            ("redirect_uris", serde_json::json!(vec!["https://a.example/cb"; 11])),
+            ("pkce_required", "yes".into()),
         ];
         for (field, value) in variants {
             let mut json = base.clone();

@@ -93,6 +93,7 @@ impl MintRequest {
             rate_per_minute: self.rate_per_minute,
             burst: self.burst,
             rotated_from: None,
+            auth: Default::default(),
         };
         let encoded = record.encode();
         match &self.metadata {

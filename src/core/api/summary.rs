@@ -120,6 +120,7 @@ mod tests {
             rate_per_minute: None,
             burst: None,
             rotated_from: None,
+            auth: Default::default(),
         }
     }
 
