@@ -109,6 +109,16 @@ async fn examine(req: &Request, env: &Env, config: &Config, ctx: &Context<'_>, f
     let probe = classify("GET", "/ServiceProviderConfig").expect("a SCIM request");
     let authorized = authorize(&record, &probe, ctx);
 
+    // A key nobody has used has no guard yet, and asking would create it
+    // near this caller (an IdP admin's browser, say) instead of near the IdP,
+    // whose every request would then cross regions: unless GUARD_LOCATION_HINT
+    // places guards anyway, such a check is metered per key by a rate-limiting
+    // binding instead, and is not counted.
+    if config.guard_location_hint.is_none() && store::used(env, record.key_id.as_str(), config.binding_timeout_ms).await == Some(false) {
+        authorized.map_err(category)?;
+        throttle::meter_unguarded_check(env, record.key_id.as_str()).await.map_err(Failure::Edge)?;
+        return Ok((record, serde_json::json!({ "never_used": true })));
+    }
     // The key's guard meters and counts the check like a request, and knows
     // a revocation through the management API before KV does.
     let mut ask = Ask::from(quota(&record, config.default_quota));

@@ -4,7 +4,8 @@
 use super::{config::Config, deadline};
 use crate::core::decide::verify;
 use crate::core::key::ProvisioningKey;
-use crate::core::lookup::{name_of, record_digest, record_name};
+use crate::core::api::summary::Summary;
+use crate::core::lookup::{index_name, name_of, record_digest, record_name};
 use crate::core::record_cache::RecordCache;
 use crate::core::{KeyRecord, Outcome, UnixMillis};
 use std::cell::RefCell;
@@ -63,4 +64,15 @@ pub async fn record(env: &Env, config: &Config, key: &ProvisioningKey, now: Unix
             .put(digest, record.clone(), now)
     });
     Ok(record)
+}
+
+/// Whether the key has been used, as its listing summary (`id:` entry's
+/// metadata) says: its guard writes the first use there. `None` when the
+/// summary cannot be read (absent, unreadable, KV failing): then nobody
+/// knows, and callers ask the guard as before.
+pub async fn used(env: &Env, key_id: &str, timeout_ms: u64) -> Option<bool> {
+    let kv = env.kv(BINDING).ok()?;
+    let read = kv.get(&index_name(key_id)).cache_ttl(CACHE_TTL_SECONDS).text_with_metadata::<serde_json::Value>();
+    let (_, metadata) = deadline::within(timeout_ms, read).await.ok()?.ok()?;
+    Summary::from_json(&metadata?).map(|s| s.last_used.is_some())
 }

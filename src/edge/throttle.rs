@@ -37,3 +37,15 @@ pub async fn meter_discovery(env: &Env, client: Option<&str>) -> Result<(), Outc
         Err(_) => Err(Outcome::LimiterUnavailable),
     }
 }
+
+/// Meters one connection-doctor check of a key that has no guard yet (see
+/// `check`): per key id, on the discovery binding's budget, over it 429
+/// `rate_limited`; a missing or failing binding refuses (fail closed).
+pub async fn meter_unguarded_check(env: &Env, key_id: &str) -> Result<(), Outcome> {
+    let limiter = env.rate_limiter(DISCOVERY_BINDING).map_err(|_| Outcome::LimiterUnavailable)?;
+    match limiter.limit(format!("check:{key_id}")).await {
+        Ok(outcome) if outcome.success => Ok(()),
+        Ok(_) => Err(Outcome::RateLimited { retry_after: DISCOVERY_RETRY_AFTER }),
+        Err(_) => Err(Outcome::LimiterUnavailable),
+    }
+}

@@ -256,6 +256,10 @@ describe("management API", { timeout: 300_000 }, () => {
     const never = await api("GET", `/keys/${m.key_id}/usage`);
     assert.deepEqual([never.status, never.json().never_used, never.json().usage], [200, true, null]);
     assert.equal(guardExists(), false, "reading the usage created no guard");
+    // Nor does the connection doctor's check of it: it is metered per key elsewhere.
+    const checked = await raw(`${edge.url}/_provgate/check`, { method: "POST", headers: { authorization: `Bearer ${m.key}` } });
+    assert.deepEqual([checked.status, checked.json().valid, checked.json().usage], [200, true, { never_used: true }]);
+    assert.equal(guardExists(), false, "checking the key created no guard");
     assert.equal((await scim(edge, m.key)).status, 200);
     assert.equal(guardExists(), true, "a request did (so the check above can fail)");
     let used;

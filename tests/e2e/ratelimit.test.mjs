@@ -104,6 +104,24 @@ describe("guard placement", () => {
   });
 });
 
+describe("guard placement and the doctor", () => {
+  // Without a hint, a never-used key's check does not create its guard (doctor.test.mjs); with
+  // one, placement does not depend on the caller, so the check asks the guard and is counted.
+  test("with GUARD_LOCATION_HINT the doctor's check of a never-used key is metered and counted by its guard", async () => {
+    const origin = await startRecordingOrigin();
+    const hinted = await startEdge({ originUrl: origin.url, pepper, vars: { GUARD_LOCATION_HINT: "weur" } });
+    try {
+      const { key } = await mintKey(hinted, pepper);
+      const check = () => raw(`${hinted.url}/_provgate/check`, { method: "POST", headers: { authorization: `Bearer ${key}` } });
+      assert.equal((await check()).status, 200);
+      assert.equal((await check()).json().usage.windows["1h"].introspected, 2);
+    } finally {
+      await hinted.stop();
+      await origin.stop();
+    }
+  });
+});
+
 describe("limiter failure mode", () => {
   test("closed (default) denies with 503; open forwards unmetered and says so in the log", async () => {
     const origin = await startRecordingOrigin();
