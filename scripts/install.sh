@@ -26,8 +26,9 @@ WASM_BINDGEN_VERSION=0.2.130
 # the independent RFC 9421 implementation the test origin checks every forward
 # with (http-message-signatures), the workflow schema check (its GitHub
 # schemas are vendored: offline), and the API's contract checks
-# (openapi-spec-validator, schemathesis).
-PY_PACKAGES=(scim2-server==0.8.3 "scim2-tester[httpx2]==0.5.2" scim2-cli==0.6.0 waitress==3.0.2 http-sfv==0.9.9 http-message-signatures==3.0.0 check-jsonschema==0.39.0 schemathesis==4.32.5 openapi-spec-validator==0.9.0)
+# (openapi-spec-validator, schemathesis); two independent OAuth 2.0 clients
+# playing the IdP (Authlib; oauthlib with requests-oauthlib).
+PY_PACKAGES=(scim2-server==0.8.3 "scim2-tester[httpx2]==0.5.2" scim2-cli==0.6.0 waitress==3.0.2 http-sfv==0.9.9 http-message-signatures==3.0.0 check-jsonschema==0.39.0 schemathesis==4.32.5 openapi-spec-validator==0.9.0 Authlib==1.9.6 oauthlib==3.3.1 requests-oauthlib==2.0.0 requests==2.32.5)
 
 say() { printf '[install] %s\n' "$*"; }
 skip() { printf '[install] skipped: %s\n' "$*"; }

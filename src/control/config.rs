@@ -1,6 +1,10 @@
 //! The control Worker's settings, read once per isolate.
 
+use crate::core::gcra::Quota;
 use crate::core::lookup::pepper_id;
+use crate::core::oauth::keys::TokenKeys;
+use crate::core::oauth::lifetime::AccessLifetime;
+use crate::core::preset;
 use crate::core::Outcome;
 use std::rc::Rc;
 use worker::Env;
@@ -17,6 +21,14 @@ pub struct Config {
     pub alert_webhook_url: Option<String>,
     /// The same alert is sent at most once per this many ms per isolate (`ALERT_DEDUP_SECONDS`).
     pub alert_dedup_ms: u64,
+    /// What seals OAuth access tokens and codes (`TOKEN_SIGNING_SECRET`,
+    /// `_PREVIOUS`); none: the OAuth endpoints do not exist.
+    pub token_keys: Option<TokenKeys>,
+    /// How long an access token lives (`ACCESS_TOKEN_LIFETIME_SECONDS`).
+    pub access_lifetime: AccessLifetime,
+    /// The quota of keys whose record sets none (`RATE_PER_MINUTE`, `BURST`,
+    /// as the edge's): the token endpoint is metered by the key's guard.
+    pub default_quota: Quota,
 }
 
 /// Secrets shorter than this are refused (as the edge's).
@@ -67,6 +79,16 @@ impl Config {
                 Some(_) => return Err(Outcome::Misconfigured),
             },
             alert_dedup_ms: Some(number(env, "ALERT_DEDUP_SECONDS", 300)?).filter(|s| (1..=86_400).contains(s)).ok_or(Outcome::Misconfigured)? * 1000,
+            token_keys: token_keys(env)?,
+            access_lifetime: match setting(env, "ACCESS_TOKEN_LIFETIME_SECONDS") {
+                None => AccessLifetime::default(),
+                Some(v) => v.trim().parse().ok().and_then(AccessLifetime::new).ok_or(Outcome::Misconfigured)?,
+            },
+            default_quota: Quota::new(
+                number(env, "RATE_PER_MINUTE", preset::DEFAULT.rate_per_minute.get().into())?.try_into().map_err(|_| Outcome::Misconfigured)?,
+                number(env, "BURST", preset::DEFAULT.burst.get().into())?.try_into().map_err(|_| Outcome::Misconfigured)?,
+            )
+            .ok_or(Outcome::Misconfigured)?,
         });
         CACHED.with(|c| *c.borrow_mut() = Some(config.clone()));
         Ok(config)
@@ -75,5 +97,16 @@ impl Config {
     /// The same, read by a records writer (which needs only the timeout).
     pub fn timeout(env: &Env) -> u64 {
         setting(env, "BINDING_TIMEOUT_MS").and_then(|v| v.trim().parse().ok()).unwrap_or(5_000)
+    }
+}
+
+/// The token signing secrets, read as the SCIM Worker reads them: a short
+/// one, or a previous one without a current one, is a misconfiguration.
+fn token_keys(env: &Env) -> Result<Option<TokenKeys>, Outcome> {
+    let previous = setting(env, "TOKEN_SIGNING_SECRET_PREVIOUS");
+    match setting(env, "TOKEN_SIGNING_SECRET") {
+        None if previous.is_some() => Err(Outcome::Misconfigured),
+        None => Ok(None),
+        Some(current) => TokenKeys::new(current.as_bytes(), previous.as_deref().map(str::as_bytes)).map(Some).map_err(|_| Outcome::Misconfigured),
     }
 }

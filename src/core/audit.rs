@@ -45,6 +45,16 @@ pub struct AuditRecord {
     /// For management token routes: the token acted on.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_id: Option<String>,
+    /// What was presented: `key`, `access_token`, `refresh_token` or
+    /// `authorization_code` (never the credential itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential: Option<&'static str>,
+    /// An OAuth access token's id (`tid`): the one presented, or the one issued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tid: Option<String>,
+    /// An OAuth refresh family's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<String>,
 }
 
 /// What the shell learned while handling a request, before the outcome.
@@ -66,6 +76,12 @@ pub struct RequestFacts {
     pub actor: Option<String>,
     /// The management token acted on.
     pub token_id: Option<String>,
+    /// The kind of credential presented, once read.
+    pub credential: Option<crate::core::oauth::CredentialKind>,
+    /// The OAuth access token presented or issued (its id).
+    pub tid: Option<String>,
+    /// The OAuth refresh family involved (its id).
+    pub family: Option<String>,
 }
 
 impl AuditRecord {
@@ -93,6 +109,9 @@ impl AuditRecord {
             action: facts.action,
             actor: facts.actor,
             token_id: facts.token_id,
+            credential: facts.credential.map(|c| c.as_str()),
+            tid: facts.tid,
+            family: facts.family,
         }
     }
 
@@ -162,6 +181,17 @@ mod tests {
 
         let deny = AuditRecord::new("r2", RequestFacts::default(), &Outcome::InvalidKey(KeyRejection::Revoked), UnixMillis(5), UnixMillis(4));
         assert_eq!((deny.decision, deny.reason, deny.status, deny.origin_status, deny.latency_ms), ("deny", "key_revoked", 401, None, 0));
+    }
+
+    #[test]
+    fn oauth_lines_name_the_credential_kind_and_ids_only() {
+        use crate::core::oauth::CredentialKind;
+        let facts = RequestFacts { credential: Some(CredentialKind::AccessToken), tid: Some("0a".repeat(12)), family: Some("f1".repeat(8)), ..RequestFacts::default() };
+        let v: serde_json::Value = serde_json::from_str(&AuditRecord::new("r3", facts, &Outcome::TokenIssued, UnixMillis(0), UnixMillis(1)).to_json()).unwrap();
+        assert_eq!((v["credential"].as_str(), v["tid"].as_str(), v["family"].as_str()), (Some("access_token"), Some("0a".repeat(12).as_str()), Some("f1".repeat(8).as_str())));
+        assert_eq!((v["decision"].as_str(), v["reason"].as_str()), (Some("allow"), Some("token_issued")));
+        let plain: serde_json::Value = serde_json::from_str(&AuditRecord::new("r4", RequestFacts::default(), &Outcome::NotFound, UnixMillis(0), UnixMillis(1)).to_json()).unwrap();
+        assert!(plain.get("credential").is_none() && plain.get("tid").is_none() && plain.get("family").is_none());
     }
 
     #[test]

@@ -34,6 +34,36 @@ pub fn from_authorization(header: Option<&str>) -> Result<ProvisioningKey, Crede
     ProvisioningKey::parse(presented).map_err(CredentialError::Format)
 }
 
+/// What an `Authorization` header presents on a SCIM route.
+pub enum Presented<'a> {
+    /// A provisioning key (format and checksum checked).
+    Key(ProvisioningKey),
+    /// Something that starts like an OAuth access token (`pva_`): verified
+    /// by its MAC (`oauth::access::verify`), not looked up.
+    AccessToken(&'a str),
+}
+
+/// Reads the credential of an `Authorization` header: `Bearer <token>` or
+/// the bare token is an access token; anything else is read as a key
+/// ([`from_authorization`]).
+///
+/// ```
+/// use provgate::core::credential::{presented, Presented};
+/// assert!(matches!(presented(Some("Bearer pva_abc.def")), Ok(Presented::AccessToken("pva_abc.def"))));
+/// assert!(presented(Some("Bearer pvk_x")).is_err());
+/// ```
+pub fn presented(header: Option<&str>) -> Result<Presented<'_>, CredentialError> {
+    let value = header.map(trim_ows).filter(|v| !v.is_empty()).ok_or(CredentialError::Missing)?;
+    let candidate = match value.split_once(' ') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("bearer") => trim_ows(rest),
+        _ => value,
+    };
+    if candidate.starts_with(ACCESS_PREFIX) {
+        return Ok(Presented::AccessToken(candidate));
+    }
+    from_authorization(header).map(Presented::Key)
+}
+
 /// The prefixes of every secret provgate issues: provisioning keys, and
 /// the management, access, refresh and code tokens. One list, so that a new
 /// kind of secret is kept out of URLs by adding one line.

@@ -7,6 +7,8 @@
 use super::api::problem::{Kind, Problem};
 use super::credential::CredentialError;
 use super::key::KeyFormatError;
+use super::oauth::error::OAuthError;
+use super::oauth::envelope::Rejection;
 use super::scim::PathError;
 use serde_json::json;
 
@@ -30,6 +32,40 @@ pub enum KeyRejection {
     Expired,
     /// Before its `not_before`.
     NotYetValid,
+}
+
+/// Why a presented access token (`pva_`) was refused. On the wire they
+/// read alike; only the audit log tells them apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenRejection {
+    /// Not shaped like a token of this edge (length, prefix, encoding, version).
+    Malformed,
+    /// Its MAC verifies under no configured `TOKEN_SIGNING_SECRET`: tampered,
+    /// forged, or sealed by a secret since removed (or OAuth is off).
+    BadMac,
+    /// Authentic, but past its expiry (to the second).
+    Expired,
+    /// Issued with a refresh family the key's guard has since revoked
+    /// (a refresh token reused, a code replayed).
+    FamilyRevoked,
+}
+
+impl TokenRejection {
+    /// Whether this counts as a failed attempt (`AUTH_FAILURES`), as a
+    /// malformed or unknown key does: the token is not the edge's.
+    pub fn is_failed_authentication(self) -> bool {
+        matches!(self, TokenRejection::Malformed | TokenRejection::BadMac)
+    }
+}
+
+impl From<Rejection> for TokenRejection {
+    fn from(r: Rejection) -> Self {
+        match r {
+            Rejection::TooLong | Rejection::Malformed | Rejection::BadVersion => TokenRejection::Malformed,
+            Rejection::BadMac => TokenRejection::BadMac,
+            Rejection::Expired => TokenRejection::Expired,
+        }
+    }
 }
 
 /// How a request ended.
@@ -100,6 +136,15 @@ pub enum Outcome {
     },
     /// A credential was sent and refused.
     InvalidKey(KeyRejection),
+    /// An access token was sent and refused.
+    InvalidToken(TokenRejection),
+    /// A valid key sent on a SCIM route, whose record does not list
+    /// `bearer` in its `auth_modes`: it may be used through OAuth only.
+    BearerNotAllowed,
+    /// The OAuth token endpoint issued a token (RFC 6749 §5.1).
+    TokenIssued,
+    /// The OAuth token endpoint refused the request (RFC 6749 §5.2).
+    OAuth(OAuthError),
     /// The key's stored record cannot be decoded; denied (fail closed).
     RecordMalformed,
     /// The key is valid but its scopes do not cover this request (or one
@@ -173,7 +218,7 @@ impl Outcome {
     /// Allow or deny, for the audit log.
     pub fn decision(&self) -> Decision {
         match self {
-            Outcome::Forwarded { .. } | Outcome::ApiDone { .. } | Outcome::Introspected { .. } => Decision::Allow,
+            Outcome::Forwarded { .. } | Outcome::ApiDone { .. } | Outcome::Introspected { .. } | Outcome::TokenIssued => Decision::Allow,
             _ => Decision::Deny,
         }
     }
@@ -184,7 +229,9 @@ impl Outcome {
             Outcome::Forwarded { origin_status, .. } => *origin_status,
             Outcome::ApiDone { status } => *status,
             Outcome::Api(p) => p.kind.status(),
-            Outcome::Introspected { .. } => 200,
+            Outcome::Introspected { .. } | Outcome::TokenIssued => 200,
+            Outcome::OAuth(e) => e.status(),
+            Outcome::InvalidToken(_) | Outcome::BearerNotAllowed => 401,
             Outcome::RateLimited { .. } => 429,
             Outcome::LimiterUnavailable => 503,
             Outcome::PathNotCanonical(_)
@@ -242,6 +289,13 @@ impl Outcome {
             Outcome::InvalidKey(KeyRejection::Revoked) => "key_revoked",
             Outcome::InvalidKey(KeyRejection::Expired) => "key_expired",
             Outcome::InvalidKey(KeyRejection::NotYetValid) => "key_not_yet_valid",
+            Outcome::InvalidToken(TokenRejection::Malformed) => "token_malformed",
+            Outcome::InvalidToken(TokenRejection::BadMac) => "token_bad_mac",
+            Outcome::InvalidToken(TokenRejection::Expired) => "token_expired",
+            Outcome::InvalidToken(TokenRejection::FamilyRevoked) => "token_family_revoked",
+            Outcome::BearerNotAllowed => "key_bearer_not_allowed",
+            Outcome::TokenIssued => "token_issued",
+            Outcome::OAuth(e) => e.reason(),
             Outcome::RecordMalformed => "record_malformed",
             Outcome::InsufficientScope { .. } => "insufficient_scope",
             Outcome::IpDenied => "ip_denied",
@@ -279,6 +333,7 @@ impl Outcome {
             ),
             Outcome::Api(p) if !p.detail.is_empty() => p.detail.clone(),
             Outcome::Api(p) => p.kind.title().to_owned(),
+            Outcome::OAuth(e) => e.description().to_owned(),
             other => other.fixed_detail().to_owned(),
         }
     }
@@ -291,7 +346,9 @@ impl Outcome {
             | Outcome::AuthThrottled { .. }
             | Outcome::DiscoveryThrottled { .. }
             | Outcome::RateLimited { .. } => "",
-            Outcome::ApiDone { .. } | Outcome::Api(_) | Outcome::Introspected { .. } => "",
+            Outcome::ApiDone { .. } | Outcome::Api(_) | Outcome::Introspected { .. } | Outcome::TokenIssued | Outcome::OAuth(_) => "",
+            Outcome::InvalidToken(_) => "The access token is not valid: it is malformed, altered, expired or revoked. Fetch a new one from the token endpoint (/oauth/token).",
+            Outcome::BearerNotAllowed => "This provisioning key may not be sent on SCIM requests: it is allowed only through OAuth 2.0. Configure the identity provider for OAuth with the token endpoint /oauth/token, or ask the service provider to allow the key as a bearer token.",
             Outcome::LimiterUnavailable => "The rate limiter is temporarily unavailable. Retry later.",
             Outcome::IpDenied => "This provisioning key may not be used from this network address. Ask the service provider to allow your identity provider's addresses.",
             Outcome::TenantMissing => "This provisioning key is not bound to a tenant, and this service needs one. Ask the service provider for a tenant key.",
@@ -322,7 +379,13 @@ impl Outcome {
     /// What the operator should check, for logs and the doctor page.
     pub fn hint(&self) -> &'static str {
         match self {
-            Outcome::Forwarded { unmetered: false, .. } | Outcome::ApiDone { .. } | Outcome::Introspected { valid: true } => "",
+            Outcome::Forwarded { unmetered: false, .. } | Outcome::ApiDone { .. } | Outcome::Introspected { valid: true } | Outcome::TokenIssued => "",
+            Outcome::OAuth(e) => oauth_hint(e),
+            Outcome::InvalidToken(TokenRejection::Malformed) => "the header holds something shaped like no access token of this edge",
+            Outcome::InvalidToken(TokenRejection::BadMac) => "a token altered, forged, or sealed by a TOKEN_SIGNING_SECRET no longer set (or none is set: OAuth is off)",
+            Outcome::InvalidToken(TokenRejection::Expired) => "the IdP sent an expired access token: it should fetch a new one by itself",
+            Outcome::InvalidToken(TokenRejection::FamilyRevoked) => "a token of a refresh family revoked after a reused refresh token or replayed code: the IdP must authorize again",
+            Outcome::BearerNotAllowed => "the key's auth_modes omit bearer: the IdP must use OAuth, or add bearer to the key's auth_modes",
             Outcome::Api(p) => match p.kind {
                 Kind::Unauthorized => "wrong, revoked or expired management token (or not the ROOT_TOKEN) on an API call",
                 Kind::StoreUnavailable => "KV or the KEY_GUARD Durable Object failed or was slow on an API call",
@@ -370,9 +433,20 @@ impl Outcome {
     pub fn www_authenticate(&self) -> Option<&'static str> {
         match self {
             Outcome::MissingCredentials => Some(r#"Bearer realm="provgate""#),
-            Outcome::InvalidKey(_) => Some(r#"Bearer realm="provgate", error="invalid_token""#),
+            Outcome::InvalidKey(_) | Outcome::InvalidToken(_) | Outcome::BearerNotAllowed => Some(r#"Bearer realm="provgate", error="invalid_token""#),
+            Outcome::OAuth(e) => e.www_authenticate(),
             Outcome::Api(p) if p.kind == Kind::Unauthorized => Some(r#"Bearer realm="provgate""#),
             _ => None,
+        }
+    }
+
+    /// The answer's media type: a SCIM error, an API problem, or an OAuth
+    /// error (RFC 6749 §5.2).
+    pub fn content_type(&self) -> &'static str {
+        match self {
+            Outcome::Api(_) => "application/problem+json",
+            Outcome::OAuth(_) | Outcome::TokenIssued => "application/json;charset=UTF-8",
+            _ => "application/scim+json",
         }
     }
 
@@ -405,6 +479,9 @@ impl Outcome {
         if let Outcome::Api(p) = self {
             return Some(p.body(request_id));
         }
+        if let Outcome::OAuth(e) = self {
+            return Some(e.body());
+        }
         let mut body = json!({
             "schemas": [SCIM_ERROR_SCHEMA],
             "status": self.status().to_string(),
@@ -414,6 +491,18 @@ impl Outcome {
             body["scimType"] = t.into();
         }
         Some(body.to_string())
+    }
+}
+
+/// What the operator should check after a refused token request.
+fn oauth_hint(e: &OAuthError) -> &'static str {
+    match e {
+        OAuthError::InvalidRequest(_) => "a token request the RFC does not allow: check the IdP's OAuth settings (form body, one client authentication)",
+        OAuthError::InvalidClient { .. } => "wrong client id or secret at the token endpoint: the client id is the key id, the secret the key; see the reason",
+        OAuthError::InvalidGrant(_) => "a code or refresh token refused: see the reason; a reused refresh token or replayed code revoked its family",
+        OAuthError::UnauthorizedClient(_) => "the key's auth_modes do not allow this grant: add it with provgate key update --auth-modes",
+        OAuthError::UnsupportedGrantType => "the IdP asked for a grant provgate does not issue",
+        OAuthError::InvalidScope(_) => "the IdP asked for scopes the key does not hold, or outside provgate's scope grammar",
     }
 }
 
@@ -453,7 +542,38 @@ mod tests {
             Outcome::OriginRejectedEdge { origin_status: 401 },
         ];
         all.extend([Malformed, BadChecksum, Unknown, Revoked, Expired, NotYetValid].map(Outcome::InvalidKey));
+        all.extend([TokenRejection::Malformed, TokenRejection::BadMac, TokenRejection::Expired, TokenRejection::FamilyRevoked].map(Outcome::InvalidToken));
+        all.push(Outcome::BearerNotAllowed);
         all
+    }
+
+    fn every_oauth_error() -> Vec<Outcome> {
+        crate::core::oauth::error::tests::every_error().into_iter().map(Outcome::OAuth).collect()
+    }
+
+    #[test]
+    fn oauth_errors_keep_their_rfc_6749_answers() {
+        for o in every_oauth_error() {
+            let Outcome::OAuth(e) = &o else { unreachable!() };
+            assert_eq!((o.status(), o.reason(), o.www_authenticate()), (e.status(), e.reason(), e.www_authenticate()));
+            assert_eq!(o.error_body("r1"), Some(e.body()));
+            assert_eq!(o.content_type(), "application/json;charset=UTF-8");
+            assert!(!o.hint().is_empty() && o.decision() == Decision::Deny);
+        }
+        assert_eq!((Outcome::TokenIssued.status(), Outcome::TokenIssued.decision(), Outcome::TokenIssued.error_body("r")), (200, Decision::Allow, None));
+    }
+
+    #[test]
+    fn token_refusals_read_alike_and_count_only_forgeries() {
+        let wire = |r| {
+            let o = Outcome::InvalidToken(r);
+            (o.status(), o.www_authenticate(), o.detail())
+        };
+        assert_eq!(wire(TokenRejection::BadMac), wire(TokenRejection::Expired));
+        assert_eq!(wire(TokenRejection::BadMac), wire(TokenRejection::FamilyRevoked));
+        assert_eq!(TokenRejection::from(Rejection::TooLong), TokenRejection::Malformed);
+        assert!(TokenRejection::BadMac.is_failed_authentication() && TokenRejection::Malformed.is_failed_authentication());
+        assert!(!TokenRejection::Expired.is_failed_authentication() && !TokenRejection::FamilyRevoked.is_failed_authentication());
     }
 
     #[test]
@@ -491,8 +611,13 @@ mod tests {
         all.extend(Kind::ALL.iter().map(|k| Outcome::Api(Problem::from(*k))));
         all.push(Outcome::Introspected { valid: true });
         all.push(Outcome::Introspected { valid: false });
+        all.push(Outcome::TokenIssued);
+        all.extend(every_oauth_error());
+        // A row's first cell names one reason, or several that share the row.
+        let first_cells: Vec<&str> = doc.lines().filter_map(|l| l.strip_prefix("| ")).filter_map(|l| l.split(" | ").next()).collect();
         for o in all {
-            assert!(doc.contains(&format!("| `{}` | ", o.reason())), "docs/errors.md lacks {}", o.reason());
+            let named = format!("`{}`", o.reason());
+            assert!(first_cells.iter().any(|cell| cell.split(", ").any(|r| r == named)), "docs/errors.md lacks {}", o.reason());
         }
     }
 

@@ -7,6 +7,7 @@
 //! and persists it; this module is only the arithmetic, with `now` passed in.
 
 use super::outcome::{KeyRejection, Outcome};
+use super::oauth::error::{ClientProblem, OAuthError};
 use super::time::UnixMillis;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -95,6 +96,9 @@ impl Class {
             Outcome::IpDenied => Class::IpDenied,
             Outcome::InsufficientScope { .. } => Class::ScopeDenied,
             Outcome::RateLimited { .. } => Class::RateLimited,
+            Outcome::OAuth(OAuthError::InvalidClient { problem: ClientProblem::Key(rejection), .. }) => Class::of_denial(&Outcome::InvalidKey(*rejection)),
+            Outcome::OAuth(OAuthError::InvalidClient { problem: ClientProblem::AddressDenied, .. }) => Class::IpDenied,
+            Outcome::OAuth(OAuthError::InvalidScope(_)) => Class::ScopeDenied,
             _ => Class::Rejected,
         }
     }

@@ -2,6 +2,7 @@
 
 use crate::core::forward::extra_forwarded;
 use crate::core::gcra::Quota;
+use crate::core::oauth::keys::TokenKeys;
 use crate::core::preset;
 use crate::core::sign::SigningKey;
 use crate::core::Outcome;
@@ -65,6 +66,10 @@ pub struct Config {
     /// Whether plain `http:` requests are refused, except from loopback
     /// (`REQUIRE_HTTPS`, default true).
     pub require_https: bool,
+    /// What verifies OAuth access tokens (`TOKEN_SIGNING_SECRET`, and
+    /// `TOKEN_SIGNING_SECRET_PREVIOUS` during a rotation); none: OAuth is
+    /// off and every token is refused.
+    pub token_keys: Option<TokenKeys>,
 }
 
 /// The longest `ALERT_DEDUP_SECONDS` accepted: a day.
@@ -196,6 +201,18 @@ impl Config {
                 Some(_) => return Err(Outcome::Misconfigured),
             },
             require_https: number(env, "REQUIRE_HTTPS", true)?,
+            token_keys: token_keys(env)?,
         })
+    }
+}
+
+/// The token signing secrets; a short one, or a previous one without a
+/// current one, is a misconfiguration.
+pub fn token_keys(env: &Env) -> Result<Option<TokenKeys>, Outcome> {
+    let previous = setting(env, "TOKEN_SIGNING_SECRET_PREVIOUS");
+    match setting(env, "TOKEN_SIGNING_SECRET") {
+        None if previous.is_some() => Err(Outcome::Misconfigured),
+        None => Ok(None),
+        Some(current) => TokenKeys::new(current.as_bytes(), previous.as_deref().map(str::as_bytes)).map(Some).map_err(|_| Outcome::Misconfigured),
     }
 }

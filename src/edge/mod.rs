@@ -17,6 +17,7 @@ mod throttle;
 use crate::core::api::route::PREFIX;
 use crate::core::api::{Kind, Problem};
 use crate::core::audit::{AuditRecord, RequestFacts};
+use crate::core::oauth::metadata::{AUTHORIZE_PATH, TOKEN_PATH};
 use crate::core::{Outcome, UnixMillis};
 use worker::{event, Context, Env, Request, Response, Result};
 
@@ -28,7 +29,7 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     // The management API lives in its own Worker, so that none of its code
     // loads with the SCIM path; it writes its own audit line.
     // The same screens as every request first (method, secrets in the URL, plain HTTP).
-    if is_api(&req.path()) && pipeline::passes_screen(&req, &env) {
+    if (is_api(&req.path()) || is_oauth(&req)) && pipeline::passes_screen(&req, &env) {
         if let Ok(control) = env.service(CONTROL) {
             if diagnostics::is_route(&req) {
                 return Ok(diagnostics::run(req, &env, control).await.unwrap_or_else(unreachable_control));
@@ -47,6 +48,13 @@ fn unreachable_control() -> Response {
     let facts = RequestFacts { method: "?".into(), resource: Some("api".into()), ..RequestFacts::default() };
     log::emit(&AuditRecord::new(&request_id, facts, &outcome, now, now));
     respond::error(&outcome, &request_id)
+}
+
+/// The OAuth endpoints that provgate-control serves: the token endpoint,
+/// and the authorization endpoint's POST (its page is a static asset).
+fn is_oauth(req: &Request) -> bool {
+    let path = req.path();
+    path == TOKEN_PATH || (path == AUTHORIZE_PATH && req.method() == worker::Method::Post)
 }
 
 fn is_api(path: &str) -> bool {

@@ -9,15 +9,18 @@
 use super::{alert, check, config::Config, guard, log, origin, respond, store, throttle};
 use crate::core::audit::{AuditRecord, RequestFacts};
 use crate::core::bulk;
-use crate::core::credential::{credential_in_query, from_authorization, secret_in_url, CredentialError};
-use crate::core::decide::{authorize, authorize_bulk, quota, Context};
+use crate::core::credential::{credential_in_query, presented, secret_in_url, Presented};
+use crate::core::decide::{authorize, authorize_bulk, quota, Context, Principal};
+use crate::core::oauth::claims::AccessClaims;
+use crate::core::oauth::policy::Mode;
+use crate::core::oauth::access;
 use crate::core::gcra;
 use crate::core::sign;
 use crate::core::guard::{retry_after_seconds, Answer, Ask, Reply};
 use crate::core::usage::{Class, Source};
 use crate::core::audit::NewSourceLine;
 use crate::core::KeyRecord;
-use crate::core::outcome::KeyRejection;
+use crate::core::outcome::{KeyRejection, TokenRejection};
 use crate::core::forward::{self, EdgeAssertions, HeaderRefusal, RequestTarget};
 use crate::core::scim::{classify, Resource, ScimRequest};
 use crate::core::screen;
@@ -92,33 +95,43 @@ async fn run(
         throttle::meter_discovery(env, facts.client_ip.as_deref()).await?;
         (None, Meter::Unkeyed, None)
     } else {
-        // verify: format and checksum, then the record by the key's keyed hash
-        // (from KV, or from this isolate if read there within the cache TTL).
-        let record = match verify_key(env, &config, authorization.as_deref(), now).await {
-            Ok(record) => record,
-            Err(denial @ Outcome::InvalidKey(_)) => {
+        // verify: a key by format and checksum, then its record by the key's
+        // keyed hash (from KV, or from this isolate if read there within the
+        // cache TTL); an access token by its MAC alone (no KV read, no record).
+        let caller = match verify(env, &config, authorization.as_deref(), now).await {
+            Ok(caller) => caller,
+            Err(denial) if is_failed_attempt(&denial) => {
                 return Err(throttle::charge_failure(env, facts.client_ip.as_deref(), denial, config.auth_failure_retry_after).await)
             }
             Err(other) => return Err(other),
         };
-        facts.key_id = Some(record.key_id.as_str().to_owned());
-        facts.tenant = record.tenant.clone();
+        let who = caller.principal();
+        facts.key_id = Some(who.key_id().as_str().to_owned());
+        facts.tenant = who.tenant().map(str::to_owned);
+        facts.credential = Some(who.kind());
+        if let Caller::Token(claims) = &caller {
+            facts.tid = Some(claims.token_id.to_string());
+            facts.family = claims.family.map(|f| f.to_string());
+        }
 
-        // authorize: status, validity window, address, scopes; the body is
-        // read only from an authorized caller, bounded, and for /Bulk every
-        // operation is authorized before anything is sent.
-        let authorized = match authorize(&record, &scim, &ctx) {
-            Ok(grant) => authorize_body(req, &config, &scim, &record, &ctx).await.map(|body| (grant, body)),
+        // authorize: the key may be sent as a bearer key (its auth_modes),
+        // status, validity window, address, scopes (the same checks for a
+        // token, from its claims); the body is read only from an authorized
+        // caller, bounded, and for /Bulk every operation is authorized
+        // before anything is sent.
+        let authorized = match caller.bearer_allowed().and_then(|()| authorize(who, &scim, &ctx)) {
+            Ok(grant) => authorize_body(req, &config, &scim, who, &ctx).await.map(|body| (grant, body)),
             Err(denial) => Err(denial),
         };
 
         // throttle: the key's guard meters its rate, knows revocations at
-        // once and counts the request in the key's usage, denied or not.
-        let quota = quota(&record, config.default_quota);
+        // once and counts the request in the key's usage, denied or not;
+        // a token is metered, revoked and counted as its key.
+        let quota = quota(who, config.default_quota);
         let mut ask = Ask::from(quota);
         ask.denied = authorized.as_ref().err().map(Class::of_denial);
         ask.source = facts.client_ip.as_deref().and_then(|ip| source(req, ip));
-        let reply = guard::check(env, record.key_id.as_str(), &mut ask, config.binding_timeout_ms).await;
+        let reply = guard::check(env, who.key_id().as_str(), &mut ask, config.binding_timeout_ms).await;
         if let (Ok(Reply { new_source: true, .. }), Some(source)) = (&reply, &ask.source) {
             log::new_source(&NewSourceLine::new(request_id, facts, source, now));
             alert::new_source(worker_ctx, env, source, request_id, facts, now);
@@ -233,11 +246,11 @@ fn throttle_key(config: &Config, quota: gcra::Quota, reply: worker::Result<Reply
 
 /// The body, read once the key may make the request; for /Bulk, every
 /// operation authorized.
-async fn authorize_body(req: &mut Request, config: &Config, scim: &ScimRequest, record: &KeyRecord, ctx: &Context<'_>) -> Result<Option<Vec<u8>>, Outcome> {
+async fn authorize_body(req: &mut Request, config: &Config, scim: &ScimRequest, who: &dyn Principal, ctx: &Context<'_>) -> Result<Option<Vec<u8>>, Outcome> {
     let body = read_body(req, config.max_body_bytes).await?;
     if scim.resource == Resource::Bulk {
         let ops = bulk::operations(body.as_deref().unwrap_or_default()).map_err(|e| Outcome::BulkInvalid(e.to_string()))?;
-        authorize_bulk(record, &ops, ctx)?;
+        authorize_bulk(who, &ops, ctx)?;
     }
     Ok(body)
 }
@@ -287,12 +300,53 @@ fn is_public(config: &Config, scim: &ScimRequest, method: &str) -> bool {
     config.public_discovery && scim.resource == Resource::ServiceProviderConfig && matches!(method, "GET" | "HEAD")
 }
 
-/// The key's record; whoever holds a key is asked about by its guard on
-/// every request (revocation, rate), whether the record came from KV or
-/// from this isolate's memory.
-async fn verify_key(env: &Env, config: &Config, authorization: Option<&str>, now: UnixMillis) -> Result<Rc<KeyRecord>, Outcome> {
-    let key = from_authorization(authorization).map_err(|e: CredentialError| Outcome::from(e))?;
-    store::record(env, config, &key, now).await
+/// Who a verified credential acts for.
+enum Caller {
+    /// A key, by its record.
+    Key(Rc<KeyRecord>),
+    /// An access token, by its verified claims.
+    Token(AccessClaims),
+}
+
+impl Caller {
+    fn principal(&self) -> &dyn Principal {
+        match self {
+            Caller::Key(record) => record,
+            Caller::Token(claims) => claims,
+        }
+    }
+
+    /// A key itself is refused on SCIM routes unless its record allows
+    /// `bearer`; a token was issued through a mode the record allowed.
+    fn bearer_allowed(&self) -> Result<(), Outcome> {
+        match self {
+            Caller::Key(record) if !record.allows(Mode::Bearer) => Err(Outcome::BearerNotAllowed),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The caller: a key's record, or a token's claims. Whoever holds either
+/// is asked about by the key's guard on every request (revocation, rate),
+/// whether the record came from KV or from this isolate's memory.
+async fn verify(env: &Env, config: &Config, authorization: Option<&str>, now: UnixMillis) -> Result<Caller, Outcome> {
+    match presented(authorization).map_err(Outcome::from)? {
+        Presented::Key(key) => store::record(env, config, &key, now).await.map(Caller::Key),
+        Presented::AccessToken(token) => {
+            let keys = config.token_keys.as_ref().ok_or(Outcome::InvalidToken(TokenRejection::BadMac))?;
+            access::verify(keys, token, now).map(|v| Caller::Token(v.claims)).map_err(|r| Outcome::InvalidToken(r.into()))
+        }
+    }
+}
+
+/// A credential that is not the edge's at all (a malformed, mistyped or
+/// unknown key; a malformed or forged token) counts against the address.
+fn is_failed_attempt(denial: &Outcome) -> bool {
+    match denial {
+        Outcome::InvalidKey(_) => true,
+        Outcome::InvalidToken(r) => r.is_failed_authentication(),
+        _ => false,
+    }
 }
 
 async fn read_body(req: &mut Request, limit: usize) -> Result<Option<Vec<u8>>, Outcome> {

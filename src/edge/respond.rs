@@ -8,7 +8,11 @@ pub fn error(outcome: &Outcome, request_id: &str) -> Response {
     let body = outcome.error_body(request_id).unwrap_or_default();
     let headers = Headers::new();
     let api = if let Outcome::Api(problem) = outcome { Some(problem) } else { None };
-    let _ = headers.set("content-type", if api.is_some() { "application/problem+json" } else { "application/scim+json" });
+    let _ = headers.set("content-type", outcome.content_type());
+    if matches!(outcome, Outcome::OAuth(_)) {
+        // RFC 6749 §5.1/§5.2: token endpoint answers are never cached.
+        let _ = headers.set("pragma", "no-cache");
+    }
     if let Some(allow) = api.and_then(|p| p.allow) {
         let _ = headers.set("allow", allow);
     }

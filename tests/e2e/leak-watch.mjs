@@ -23,6 +23,8 @@ const SECRET_NAMES = {
   PROVGATE_TOKEN: "management token",
   PROVGATE_KEY: "minted key",
   ALERT_WEBHOOK_URL: "alert webhook URL",
+  TOKEN_SIGNING_SECRET: "token signing secret",
+  TOKEN_SIGNING_SECRET_PREVIOUS: "previous token signing secret",
 };
 
 /** Registers the secrets among Worker bindings or environment variables. */

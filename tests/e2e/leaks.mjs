@@ -71,6 +71,19 @@ export function withoutShownKeys(output) {
 }
 
 /** Findings for text shaped like a key or token, registered or not (what a secret scanner matches). */
+/**
+ * The OAuth credentials' shapes (docs/oauth.md): none may appear in a log
+ * line or anything an origin receives, whether or not a test registered it.
+ */
+export const OAUTH_SHAPES = {
+  "access token": /pva_[A-Za-z0-9_-]{59,}\.[A-Za-z0-9_-]{43}/,
+  "authorization code": /pvc_[A-Za-z0-9_-]{59,}\.[A-Za-z0-9_-]{43}/,
+  "refresh token": /pvr_[0-9A-Za-z]{49}/,
+};
+
+/** The OAuth credential kinds whose shape `text` holds. */
+export const oauthShapesIn = (text) => Object.entries(OAUTH_SHAPES).filter(([, shape]) => shape.test(text)).map(([kind]) => `text shaped like an OAuth ${kind}`);
+
 export function secretShapes(text, where) {
   return Object.entries(SHAPES)
     .filter(([, { shape }]) => shape.test(text))
@@ -130,7 +143,7 @@ export function createLeakRegistry() {
     /** Findings in the edge's structured log entries (`{ level, message }`). */
     scanLogs(entries) {
       counts.logLines += entries.length;
-      return entries.flatMap((entry) => kindsIn(String(entry.message ?? "")).map((kind) => `${kind} in ${describeLogLine(entry)}`));
+      return entries.flatMap((entry) => [...kindsIn(String(entry.message ?? "")), ...oauthShapesIn(String(entry.message ?? ""))].map((kind) => `${kind} in ${describeLogLine(entry)}`));
     },
 
     /**
@@ -142,13 +155,13 @@ export function createLeakRegistry() {
       counts.originRequests += requests.length;
       const allowed = ["origin credential", "query string"];
       return requests.flatMap(({ method, path, headers }) => {
-        const inUrl = kindsIn(path, allowed);
+        const inUrl = [...kindsIn(path, allowed), ...oauthShapesIn(path)];
         // A finding never quotes the path when the path is the leak.
         const request = inUrl.length ? `${method} (path withheld)` : `${method} ${path.split("?")[0]}`;
         return [
           ...inUrl.map((kind) => `${kind} in the URL of a ${method} request the origin received`),
           ...headers.flatMap(([name, value]) =>
-            kindsIn(`${name}: ${value}`, allowed).map((kind) => `${kind} in header "${String(name).toLowerCase()}" the origin received with ${request}`),
+            [...kindsIn(`${name}: ${value}`, allowed), ...oauthShapesIn(`${name}: ${value}`)].map((kind) => `${kind} in header "${String(name).toLowerCase()}" the origin received with ${request}`),
           ),
         ];
       });
