@@ -14,6 +14,8 @@
 
 use super::deadline;
 use crate::core::guard::{decide, Answer, Ask, Reply};
+use crate::core::oauth::guard_ops::{apply, StateAsk, StateReply};
+use crate::core::oauth::state::OAuthState;
 use crate::core::usage::Usage;
 use crate::core::UnixMillis;
 use std::cell::{Cell, RefCell};
@@ -23,6 +25,7 @@ use worker::{durable_object, Date, DurableObject, Env, Method, Request, RequestI
 const RECORDS_BINDING: &str = "KEY_RECORDS";
 const REVOKED: &str = "revoked";
 const USAGE: &str = "usage";
+const OAUTH: &str = "oauth";
 /// Usage is written at most this often (plus at once for a first use or a
 /// new source); an alarm writes what is left. A guard that is evicted
 /// between two writes loses at most this much of its counts.
@@ -49,6 +52,9 @@ pub struct KeyGuard {
     /// whether it is to be told.
     told_at: Cell<Option<u64>>,
     tell_due: Cell<bool>,
+    /// The key's OAuth state (codes redeemed, refresh families), loaded
+    /// from durable storage on first need.
+    oauth: RefCell<Option<OAuthState>>,
 }
 
 const TOLD: &str = "told";
@@ -62,6 +68,7 @@ impl DurableObject for KeyGuard {
             key_id: RefCell::new(None),
             told_at: Cell::new(None),
             tell_due: Cell::new(false),
+            oauth: RefCell::new(None),
             state,
             tat: Cell::new(None),
             revoked: Cell::new(None),
@@ -80,11 +87,15 @@ impl DurableObject for KeyGuard {
                 let ask: Ask = serde_json::from_str(&req.text().await?)?;
                 let Some(quota) = ask.quota() else { return Response::error("zero quota", 400) };
                 let revoked = self.is_revoked().await?;
+                let family_revoked = match ask.family {
+                    Some(family) => !self.load_oauth().await?.admits(family),
+                    None => false,
+                };
                 self.load_usage().await;
                 // No await between reading and writing the GCRA state: the
                 // object runs one event at a time, so this check-and-set is atomic.
                 let now_ms = Date::now().as_millis();
-                let (answer, class, tat) = decide(revoked, ask.denied, &quota, self.tat.get(), now_ms.saturating_mul(1000));
+                let (answer, class, tat) = decide(revoked, family_revoked, ask.denied, &quota, self.tat.get(), now_ms.saturating_mul(1000));
                 if tat.is_some() {
                     self.tat.set(tat);
                 }
@@ -112,6 +123,23 @@ impl DurableObject for KeyGuard {
                 Response::from_json(&Reply { answer: Answer::Revoked, new_source: false })
             }
             "/revoked" => Response::from_json(&serde_json::json!({ "revoked": self.is_revoked().await? })),
+            "/oauth" => {
+                // Codes and refresh tokens of a revoked key are refused with it.
+                if self.is_revoked().await? {
+                    return Response::from_json(&StateReply::Refused { problem: "refresh_unknown".into(), revoked: None });
+                }
+                let ask: StateAsk = serde_json::from_str(&req.text().await?)?;
+                let mut state = self.load_oauth().await?;
+                let before = state.clone();
+                let reply = apply(&mut state, ask, UnixMillis(Date::now().as_millis()));
+                if state != before {
+                    // Stored before the answer leaves (the output gate): a
+                    // rotation or revocation is never lost after it was told.
+                    self.state.storage().put(OAUTH, state.encode()).await?;
+                }
+                self.oauth.replace(Some(state));
+                Response::from_json(&reply)
+            }
             _ => Response::error("not found", 404),
         }
     }
@@ -125,6 +153,21 @@ impl DurableObject for KeyGuard {
 }
 
 impl KeyGuard {
+    /// The key's OAuth state; one that does not decode fails the call
+    /// (fail closed: no code, refresh or family-bound token is accepted).
+    async fn load_oauth(&self) -> Result<OAuthState> {
+        if let Some(state) = self.oauth.borrow().as_ref() {
+            return Ok(state.clone());
+        }
+        let stored = self.state.storage().get::<String>(OAUTH).await?;
+        let state = match stored {
+            Some(text) => OAuthState::decode(text.as_bytes()).map_err(worker::Error::RustError)?,
+            None => OAuthState::default(),
+        };
+        self.oauth.replace(Some(state.clone()));
+        Ok(state)
+    }
+
     /// Refuses the key from now on, durably.
     async fn set_revoked(&self) -> Result<()> {
         self.state.storage().put(REVOKED, true).await?;

@@ -33,7 +33,7 @@ use crate::core::api::route::PREFIX;
 use crate::core::audit::{AuditRecord, RequestFacts};
 use crate::core::credential::credential_in_query;
 use crate::core::forward::{RequestTarget, MAX_URL_BYTES};
-use crate::core::oauth::metadata::TOKEN_PATH;
+use crate::core::oauth::metadata::{APPROVE_PATH, TOKEN_PATH};
 use crate::core::{Outcome, UnixMillis};
 use futures_util::StreamExt;
 use worker::{event, Context, Date, Env, Request, Response, Result};
@@ -80,6 +80,9 @@ async fn serve(req: &mut Request, env: &Env, now: UnixMillis, facts: &mut Reques
     }
     if target.path == TOKEN_PATH {
         return oauth::token(req, env, &config, facts, now).await;
+    }
+    if target.path == APPROVE_PATH {
+        return oauth::authorize(req, env, &config, facts, now, target.query).await;
     }
     let below = target.path.strip_prefix(PREFIX).filter(|rest| rest.is_empty() || rest.starts_with('/')).ok_or(Outcome::NotFound)?;
     if config.root_token.is_none() {

@@ -8,6 +8,7 @@
 //! the edge already denied it, only to be counted. The answer is a [`Reply`].
 
 use super::gcra::{self, Quota, Verdict};
+use super::oauth::ids::FamilyId;
 use super::usage::{Class, OriginReport, Source};
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +36,10 @@ pub struct Ask {
     /// request, counted as [`Class::Introspected`] when admitted.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub introspection: bool,
+    /// For an OAuth access token issued with a refresh family: the family,
+    /// which the guard refuses once it revoked it (reuse, a replayed code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<FamilyId>,
 }
 
 /// What the guard answers.
@@ -57,6 +62,8 @@ pub enum Answer {
     },
     /// The key was revoked through the management API (or the former admin route).
     Revoked,
+    /// The access token's refresh family was revoked (the key was not).
+    FamilyRevoked,
     /// The edge had denied the request; it was counted, not metered.
     Counted,
 }
@@ -90,7 +97,7 @@ impl Ask {
 
 impl From<Quota> for Ask {
     fn from(q: Quota) -> Self {
-        Self { rate_per_minute: q.rate_per_minute.get(), burst: q.burst.get(), denied: None, source: None, origin: None, key_id: None, introspection: false }
+        Self { rate_per_minute: q.rate_per_minute.get(), burst: q.burst.get(), denied: None, source: None, origin: None, key_id: None, introspection: false, family: None }
     }
 }
 
@@ -100,16 +107,20 @@ impl Answer {
         match self {
             Answer::Admit { .. } => Class::Allowed,
             Answer::Limit { .. } => Class::RateLimited,
-            Answer::Revoked => Class::Revoked,
+            Answer::Revoked | Answer::FamilyRevoked => Class::Revoked,
             Answer::Counted => Class::Rejected,
         }
     }
 }
 
-/// The guard's whole decision: revocation first, then what the edge
-/// already decided, then GCRA. Returns the answer, how to count the
-/// request, and, when admitted, the state to keep.
-pub fn decide(revoked: bool, denied: Option<Class>, quota: &Quota, tat: Option<u64>, now_us: u64) -> (Answer, Class, Option<u64>) {
+/// The guard's whole decision: revocation first (the key's, then the
+/// token's family's), then what the edge already decided, then GCRA.
+/// Returns the answer, how to count the request, and, when admitted, the
+/// state to keep.
+pub fn decide(revoked: bool, family_revoked: bool, denied: Option<Class>, quota: &Quota, tat: Option<u64>, now_us: u64) -> (Answer, Class, Option<u64>) {
+    if family_revoked && !revoked {
+        return (Answer::FamilyRevoked, Class::Revoked, None);
+    }
     let (answer, tat) = meter(revoked, denied.is_some(), quota, tat, now_us);
     (answer, denied.filter(|_| answer == Answer::Counted).unwrap_or(answer.class()), tat)
 }
@@ -139,21 +150,23 @@ mod tests {
     #[test]
     fn revocation_wins_over_everything() {
         let q = Quota::new(60, 1).unwrap();
-        assert_eq!(decide(true, None, &q, None, 0), (Answer::Revoked, Class::Revoked, None));
-        assert_eq!(decide(true, Some(Class::ScopeDenied), &q, None, 0), (Answer::Revoked, Class::Revoked, None));
-        let (first, class, tat) = decide(false, None, &q, None, 0);
+        assert_eq!(decide(true, false, None, &q, None, 0), (Answer::Revoked, Class::Revoked, None));
+        assert_eq!(decide(true, false, Some(Class::ScopeDenied), &q, None, 0), (Answer::Revoked, Class::Revoked, None));
+        let (first, class, tat) = decide(false, false, None, &q, None, 0);
         assert_eq!((first, class), (Answer::Admit { remaining: 0, reset_after_us: 1_000_000 }, Class::Allowed));
-        assert_eq!(decide(false, None, &q, tat, 0).0, Answer::Limit { retry_after_us: 1_000_000, reset_after_us: 1_000_000 });
-        assert_eq!(decide(false, None, &q, tat, 0).1, Class::RateLimited);
-        assert_eq!(decide(false, None, &q, tat, 0).2, None, "a refusal does not change the state");
+        assert_eq!(decide(false, false, None, &q, tat, 0).0, Answer::Limit { retry_after_us: 1_000_000, reset_after_us: 1_000_000 });
+        assert_eq!(decide(false, false, None, &q, tat, 0).1, Class::RateLimited);
+        assert_eq!(decide(false, false, None, &q, tat, 0).2, None, "a refusal does not change the state");
+        assert_eq!(decide(false, true, None, &q, None, 0), (Answer::FamilyRevoked, Class::Revoked, None));
+        assert_eq!(decide(true, true, None, &q, None, 0).0, Answer::Revoked, "the key's revocation comes first");
     }
 
     #[test]
     fn denials_are_counted_without_metering() {
         let q = Quota::new(60, 1).unwrap();
-        assert_eq!(decide(false, Some(Class::ScopeDenied), &q, None, 0), (Answer::Counted, Class::ScopeDenied, None));
+        assert_eq!(decide(false, false, Some(Class::ScopeDenied), &q, None, 0), (Answer::Counted, Class::ScopeDenied, None));
         // The burst of one is still there for a real request.
-        assert_eq!(decide(false, None, &q, None, 0).1, Class::Allowed);
+        assert_eq!(decide(false, false, None, &q, None, 0).1, Class::Allowed);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use super::api::problem::{Kind, Problem};
 use super::credential::CredentialError;
 use super::key::KeyFormatError;
 use super::oauth::error::OAuthError;
+use super::oauth::authorize::{PageProblem, RedirectProblem};
 use super::oauth::envelope::Rejection;
 use super::scim::PathError;
 use serde_json::json;
@@ -145,6 +146,15 @@ pub enum Outcome {
     TokenIssued,
     /// The OAuth token endpoint refused the request (RFC 6749 §5.2).
     OAuth(OAuthError),
+    /// The authorization endpoint issued a code and redirected the browser
+    /// to the client's registered redirect URI (303).
+    CodeIssued,
+    /// The authorization endpoint sent an error back to the client's
+    /// registered redirect URI (303, RFC 6749 §4.1.2.1).
+    AuthorizeRedirected(RedirectProblem),
+    /// The authorization endpoint could not trust the client or its
+    /// redirect URI: an error page, never a redirect.
+    AuthorizePage(PageProblem),
     /// The key's stored record cannot be decoded; denied (fail closed).
     RecordMalformed,
     /// The key is valid but its scopes do not cover this request (or one
@@ -218,7 +228,7 @@ impl Outcome {
     /// Allow or deny, for the audit log.
     pub fn decision(&self) -> Decision {
         match self {
-            Outcome::Forwarded { .. } | Outcome::ApiDone { .. } | Outcome::Introspected { .. } | Outcome::TokenIssued => Decision::Allow,
+            Outcome::Forwarded { .. } | Outcome::ApiDone { .. } | Outcome::Introspected { .. } | Outcome::TokenIssued | Outcome::CodeIssued => Decision::Allow,
             _ => Decision::Deny,
         }
     }
@@ -232,6 +242,8 @@ impl Outcome {
             Outcome::Introspected { .. } | Outcome::TokenIssued => 200,
             Outcome::OAuth(e) => e.status(),
             Outcome::InvalidToken(_) | Outcome::BearerNotAllowed => 401,
+            Outcome::CodeIssued | Outcome::AuthorizeRedirected(_) => 303,
+            Outcome::AuthorizePage(_) => 400,
             Outcome::RateLimited { .. } => 429,
             Outcome::LimiterUnavailable => 503,
             Outcome::PathNotCanonical(_)
@@ -296,6 +308,9 @@ impl Outcome {
             Outcome::BearerNotAllowed => "key_bearer_not_allowed",
             Outcome::TokenIssued => "token_issued",
             Outcome::OAuth(e) => e.reason(),
+            Outcome::CodeIssued => "code_issued",
+            Outcome::AuthorizeRedirected(p) => p.reason(),
+            Outcome::AuthorizePage(p) => p.reason(),
             Outcome::RecordMalformed => "record_malformed",
             Outcome::InsufficientScope { .. } => "insufficient_scope",
             Outcome::IpDenied => "ip_denied",
@@ -334,6 +349,7 @@ impl Outcome {
             Outcome::Api(p) if !p.detail.is_empty() => p.detail.clone(),
             Outcome::Api(p) => p.kind.title().to_owned(),
             Outcome::OAuth(e) => e.description().to_owned(),
+            Outcome::AuthorizePage(p) => p.message().to_owned(),
             other => other.fixed_detail().to_owned(),
         }
     }
@@ -347,6 +363,7 @@ impl Outcome {
             | Outcome::DiscoveryThrottled { .. }
             | Outcome::RateLimited { .. } => "",
             Outcome::ApiDone { .. } | Outcome::Api(_) | Outcome::Introspected { .. } | Outcome::TokenIssued | Outcome::OAuth(_) => "",
+            Outcome::CodeIssued | Outcome::AuthorizeRedirected(_) | Outcome::AuthorizePage(_) => "",
             Outcome::InvalidToken(_) => "The access token is not valid: it is malformed, altered, expired or revoked. Fetch a new one from the token endpoint (/oauth/token).",
             Outcome::BearerNotAllowed => "This provisioning key may not be sent on SCIM requests: it is allowed only through OAuth 2.0. Configure the identity provider for OAuth with the token endpoint /oauth/token, or ask the service provider to allow the key as a bearer token.",
             Outcome::LimiterUnavailable => "The rate limiter is temporarily unavailable. Retry later.",
@@ -381,6 +398,9 @@ impl Outcome {
         match self {
             Outcome::Forwarded { unmetered: false, .. } | Outcome::ApiDone { .. } | Outcome::Introspected { valid: true } | Outcome::TokenIssued => "",
             Outcome::OAuth(e) => oauth_hint(e),
+            Outcome::CodeIssued => "",
+            Outcome::AuthorizeRedirected(_) => "an authorization request sent back to the IdP with an error: the IdP's OAuth settings (PKCE, scopes) or the key's auth_modes",
+            Outcome::AuthorizePage(_) => "an authorization request the edge could not trust (client id, pasted key, redirect URI): shown on the page, never redirected",
             Outcome::InvalidToken(TokenRejection::Malformed) => "the header holds something shaped like no access token of this edge",
             Outcome::InvalidToken(TokenRejection::BadMac) => "a token altered, forged, or sealed by a TOKEN_SIGNING_SECRET no longer set (or none is set: OAuth is off)",
             Outcome::InvalidToken(TokenRejection::Expired) => "the IdP sent an expired access token: it should fetch a new one by itself",
@@ -446,6 +466,7 @@ impl Outcome {
         match self {
             Outcome::Api(_) => "application/problem+json",
             Outcome::OAuth(_) | Outcome::TokenIssued => "application/json;charset=UTF-8",
+            Outcome::AuthorizePage(_) => "text/html;charset=UTF-8",
             _ => "application/scim+json",
         }
     }
@@ -482,6 +503,13 @@ impl Outcome {
         if let Outcome::OAuth(e) = self {
             return Some(e.body());
         }
+        if let Outcome::AuthorizePage(p) = self {
+            return Some(page(p.message(), request_id));
+        }
+        if let Outcome::AuthorizeRedirected(_) = self {
+            // Answered with its redirect, never a body.
+            return None;
+        }
         let mut body = json!({
             "schemas": [SCIM_ERROR_SCHEMA],
             "status": self.status().to_string(),
@@ -492,6 +520,16 @@ impl Outcome {
         }
         Some(body.to_string())
     }
+}
+
+/// The authorization endpoint's error page: a fixed message and the
+/// request id, nothing from the request.
+fn page(message: &str, request_id: &str) -> String {
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Authorization refused</title>\
+<link rel=\"stylesheet\" href=\"/doctor.css\"></head><body><main><h1>Authorization refused</h1>\
+<p class=\"verdict bad\">{message}</p><p class=\"help\">Nothing was sent back to the identity provider. Request id {request_id}.</p></main></body></html>\n"
+    )
 }
 
 /// What the operator should check after a refused token request.
@@ -564,6 +602,17 @@ mod tests {
     }
 
     #[test]
+    fn the_authorization_endpoint_redirects_or_shows_a_page() {
+        assert_eq!((Outcome::CodeIssued.status(), Outcome::CodeIssued.decision(), Outcome::CodeIssued.reason()), (303, Decision::Allow, "code_issued"));
+        let back = Outcome::AuthorizeRedirected(RedirectProblem::InvalidRequest);
+        assert_eq!((back.status(), back.decision(), back.error_body("r")), (303, Decision::Deny, None));
+        let page = Outcome::AuthorizePage(PageProblem::RedirectNotRegistered);
+        let html = page.error_body("req7").unwrap();
+        assert!(html.contains(PageProblem::RedirectNotRegistered.message()) && html.contains("req7"));
+        assert_eq!((page.status(), page.content_type(), page.reason()), (400, "text/html;charset=UTF-8", "oauth_authorize_redirect_not_registered"));
+    }
+
+    #[test]
     fn token_refusals_read_alike_and_count_only_forgeries() {
         let wire = |r| {
             let o = Outcome::InvalidToken(r);
@@ -613,6 +662,10 @@ mod tests {
         all.push(Outcome::Introspected { valid: false });
         all.push(Outcome::TokenIssued);
         all.extend(every_oauth_error());
+        all.push(Outcome::CodeIssued);
+        all.extend([RedirectProblem::InvalidRequest, RedirectProblem::UnsupportedResponseType, RedirectProblem::UnauthorizedClient, RedirectProblem::InvalidScope(crate::core::oauth::error::ScopeProblem::NotHeld)].map(Outcome::AuthorizeRedirected));
+        use crate::core::oauth::authorize::PageProblem as P;
+        all.extend([P::BadQuery, P::MissingClientId, P::MissingRedirectUri, P::OtherClient, P::KeyRejected(KeyRejection::Unknown), P::RedirectNotRegistered].map(Outcome::AuthorizePage));
         // A row's first cell names one reason, or several that share the row.
         let first_cells: Vec<&str> = doc.lines().filter_map(|l| l.strip_prefix("| ")).filter_map(|l| l.split(" | ").next()).collect();
         for o in all {

@@ -17,7 +17,7 @@ mod throttle;
 use crate::core::api::route::PREFIX;
 use crate::core::api::{Kind, Problem};
 use crate::core::audit::{AuditRecord, RequestFacts};
-use crate::core::oauth::metadata::{AUTHORIZE_PATH, TOKEN_PATH};
+use crate::core::oauth::metadata::{APPROVE_PATH, TOKEN_PATH};
 use crate::core::{Outcome, UnixMillis};
 use worker::{event, Context, Env, Request, Response, Result};
 
@@ -51,10 +51,10 @@ fn unreachable_control() -> Response {
 }
 
 /// The OAuth endpoints that provgate-control serves: the token endpoint,
-/// and the authorization endpoint's POST (its page is a static asset).
+/// and where the authorization page posts the pasted key (the page itself
+/// is a static asset).
 fn is_oauth(req: &Request) -> bool {
-    let path = req.path();
-    path == TOKEN_PATH || (path == AUTHORIZE_PATH && req.method() == worker::Method::Post)
+    matches!(req.path().as_str(), TOKEN_PATH | APPROVE_PATH)
 }
 
 fn is_api(path: &str) -> bool {

@@ -131,6 +131,9 @@ async fn run(
         let mut ask = Ask::from(quota);
         ask.denied = authorized.as_ref().err().map(Class::of_denial);
         ask.source = facts.client_ip.as_deref().and_then(|ip| source(req, ip));
+        if let Caller::Token(claims) = &caller {
+            ask.family = claims.family;
+        }
         let reply = guard::check(env, who.key_id().as_str(), &mut ask, config.binding_timeout_ms).await;
         if let (Ok(Reply { new_source: true, .. }), Some(source)) = (&reply, &ask.source) {
             log::new_source(&NewSourceLine::new(request_id, facts, source, now));
@@ -237,6 +240,7 @@ fn throttle_key(config: &Config, quota: gcra::Quota, reply: worker::Result<Reply
         Ok(Answer::Admit { remaining, reset_after_us }) => Ok(Meter::Metered { quota, remaining, reset_after_us }),
         Ok(Answer::Limit { retry_after_us, .. }) => Err(Outcome::RateLimited { retry_after: retry_after_seconds(retry_after_us) }),
         Ok(Answer::Revoked) => Err(Outcome::InvalidKey(KeyRejection::Revoked)),
+        Ok(Answer::FamilyRevoked) => Err(Outcome::InvalidToken(TokenRejection::FamilyRevoked)),
         // Only asked for a denied request, which never gets here.
         Ok(Answer::Counted) => Err(Outcome::LimiterUnavailable),
         Err(_) if config.limiter_fails_open => Ok(Meter::Unmetered),

@@ -3,6 +3,9 @@
 use crate::core::Outcome;
 use worker::{Headers, Response};
 
+/// The policy of the pages the edge writes itself: its stylesheet only.
+pub const PAGE_POLICY: &str = "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
 /// The SCIM error response for a denial (problem+json for the management API).
 pub fn error(outcome: &Outcome, request_id: &str) -> Response {
     let body = outcome.error_body(request_id).unwrap_or_default();
@@ -12,6 +15,12 @@ pub fn error(outcome: &Outcome, request_id: &str) -> Response {
     if matches!(outcome, Outcome::OAuth(_)) {
         // RFC 6749 §5.1/§5.2: token endpoint answers are never cached.
         let _ = headers.set("pragma", "no-cache");
+    }
+    if matches!(outcome, Outcome::AuthorizePage(_)) {
+        // The authorization endpoint's error page: nothing runs, nothing frames it.
+        let _ = headers.set("content-security-policy", PAGE_POLICY);
+        let _ = headers.set("referrer-policy", "no-referrer");
+        let _ = headers.set("x-content-type-options", "nosniff");
     }
     if let Some(allow) = api.and_then(|p| p.allow) {
         let _ = headers.set("allow", allow);

@@ -7,42 +7,10 @@
 // the rate limit shared with the key, and keys allowed through OAuth only.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import path from "node:path";
-import { ROOT, startEdge, startRecordingOrigin, mintKey, raw, randomSecret, apiClient } from "./harness.mjs";
-import { leaks } from "./leak-watch.mjs";
+import { startEdge, startRecordingOrigin, mintKey, raw, randomSecret, apiClient } from "./harness.mjs";
+import { FORM, basic, withModes, idpClient, tokenRequest, scim } from "./oauth.mjs";
 
-const PYTHON = path.join(ROOT, ".venv/bin/python");
-const FORM = "application/x-www-form-urlencoded";
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const basic = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString("base64")}`;
-const withModes = (...modes) => (record) => ({ ...record, auth_modes: modes });
-
-/** Runs tests/oauth/idp_client.py; resolves its JSON answer, the tokens it got registered for the leak scan. */
-function idpClient(...args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [path.join(ROOT, "tests/oauth/idp_client.py"), ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    let err = "";
-    child.stdout.on("data", (d) => (out += d));
-    child.stderr.on("data", (d) => (err += d));
-    child.on("close", (status) => {
-      if (status !== 0) return reject(new Error(`idp_client ${args[0]} exited ${status}: ${err.split("\n").slice(-3).join(" ")}`));
-      const result = JSON.parse(out);
-      leaks.secret("access token", result.token?.access_token);
-      resolve(result);
-    });
-  });
-}
-
-/** A token request with full control; the token in a success is registered for the leak scan. */
-async function tokenRequest(edge, { body, headers = {} }) {
-  const res = await raw(`${edge.url}/oauth/token`, { method: "POST", headers: { "content-type": FORM, ...headers }, body });
-  if (res.status === 200) leaks.secret("access token", res.json().access_token);
-  return res;
-}
-
-const scim = (edge, credential, p = "/Users") => raw(`${edge.base}${p}`, { headers: { authorization: `Bearer ${credential}` } });
 
 describe("client credentials", { timeout: 240_000 }, () => {
   const pepper = randomSecret();

@@ -14,7 +14,9 @@ const KiB = 1024;
 const BUDGETS = [
   // Workers' free plan allows 3 MiB (gzip) per Worker; these are far tighter on purpose.
   { name: "the edge (provgate)", dir: "build", gzip: 250 * KiB, raw: 640 * KiB },
-  { name: "the control Worker (provgate-control)", dir: "build/control", gzip: 320 * KiB, raw: 800 * KiB },
+  // The control Worker also serves OAuth's token endpoint and the authorization page's approval
+  // (#18: ~60 KB gzip; in the edge they would take it past its budget), hence 384 KiB from 320.
+  { name: "the control Worker (provgate-control)", dir: "build/control", gzip: 384 * KiB, raw: 960 * KiB },
 ];
 
 for (const { name, dir, gzip: budget, raw: rawBudget } of BUDGETS) {

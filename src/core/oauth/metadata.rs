@@ -7,6 +7,10 @@ use serde_json::json;
 pub const TOKEN_PATH: &str = "/oauth/token";
 /// The authorization endpoint (the page an administrator pastes the key into).
 pub const AUTHORIZE_PATH: &str = "/oauth/authorize";
+/// Where that page posts the pasted key, with the authorization request's
+/// query: a path of its own, since the page is a static asset and static
+/// asset paths answer GET only.
+pub const APPROVE_PATH: &str = "/oauth/approve";
 /// Where the metadata document is served (RFC 8414 §3).
 pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
 

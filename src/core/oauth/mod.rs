@@ -23,6 +23,7 @@ pub mod error;
 pub mod exchange;
 pub mod family;
 pub mod form;
+pub mod guard_ops;
 pub mod ids;
 pub mod keys;
 pub mod layout;
