@@ -158,6 +158,68 @@ async function run(raw, idpId) {
   return { steps, baseUrl };
 }
 
+const CLIENT_ID_SHAPE = /^key_[0-9A-Za-z]{1,64}$/;
+
+/** What the token endpoint's §5.2 errors mean for whoever set up the identity provider. */
+const TOKEN_ERRORS = {
+  invalid_client: ["The client ID or the client secret is wrong.", "The client ID is the key id (key_…) and the client secret is that key itself: copy both again."],
+  unauthorized_client: ["This key may not use the client credentials grant.", "Ask the service provider to allow client_credentials in the key's auth modes."],
+  invalid_scope: ["The identity provider asks for scopes the key does not hold.", "Leave the scope empty, or ask for a key with those scopes."],
+};
+
+/**
+ * The OAuth client-credentials setup: the token endpoint URL, the client
+ * id and secret as typed into the IdP, a test token, one SCIM call with it.
+ */
+async function runOAuth(tokenUrl, clientId, secret) {
+  const steps = [];
+  const expected = `${window.location.origin}/oauth/token`;
+  if (tokenUrl.trim() !== expected) {
+    steps.push(fail("Token endpoint URL", tokenUrl.trim() ? `This server's token endpoint is not ${tokenUrl.trim()}.` : "No token endpoint URL was entered.", `Enter exactly ${expected}`));
+    return { steps, baseUrl: null };
+  }
+  steps.push(pass("Token endpoint URL", expected));
+  if (!CLIENT_ID_SHAPE.test(clientId.trim())) {
+    steps.push(fail("Client ID", "This is not a key id.", "The client ID is the key id: key_ followed by letters and digits, shown when the key was minted."));
+    return { steps, baseUrl: null };
+  }
+  steps.push(pass("Client ID", clientId.trim()));
+  const format = checkFormat(secret, { name: "The identity provider", bearer: true });
+  if (!format.key) {
+    steps.push({ ...format, title: "Client secret" });
+    return { steps, baseUrl: null };
+  }
+  steps.push(pass("Client secret", "A well-formed provisioning key; the checksum matches."));
+  const body = new URLSearchParams({ grant_type: "client_credentials", client_id: clientId.trim(), client_secret: format.key });
+  const res = await fetch("/oauth/token", { method: "POST", body, credentials: "omit", cache: "no-store" });
+  if (res.status === 404) {
+    steps.push(fail("Test token", "OAuth is not turned on on this server.", "Ask the service provider to set TOKEN_SIGNING_SECRET, or use the key as a bearer token."));
+    return { steps, baseUrl: null };
+  }
+  if (res.status === 429) {
+    steps.push(fail("Test token", "Too many attempts from your address, or this key is over its rate limit.", `Wait ${res.headers.get("retry-after") || 60} seconds and try again.`));
+    return { steps, baseUrl: null };
+  }
+  const answer = await res.json().catch(() => ({}));
+  if (res.status !== 200 || !answer.access_token) {
+    const [detail, remedy] = TOKEN_ERRORS[answer.error] || [`The token endpoint refused the request (${answer.error || `HTTP ${res.status}`}): ${answer.error_description || ""}`, "Tell the service provider the request id in the response."];
+    steps.push(fail("Test token", detail, remedy));
+    return { steps, baseUrl: null };
+  }
+  steps.push(pass("Test token", `Issued: scopes ${answer.scope}, valid ${answer.expires_in} s.`));
+  const check = await fetch("/_provgate/check", { method: "POST", headers: { authorization: `Bearer ${format.key}` }, credentials: "omit", cache: "no-store" });
+  const info = check.status === 200 ? await check.json() : {};
+  if (!info.scim_base_url) return { steps, baseUrl: null };
+  const path = `/Users?filter=${encodeURIComponent(`userName eq "${crypto.randomUUID()}"`)}`;
+  const probe = await scimGet(path, `Bearer ${answer.access_token}`, {}, info.scim_base_url);
+  steps.push(
+    probe.status === 200
+      ? pass("SCIM call with the test token", `GET ${path} answered 200.`)
+      : scimFailure("SCIM call with the test token", probe, probe.status === 403 ? "The token's scopes lack users:read." : "Tell the service provider the request id shown above."),
+  );
+  return { steps, baseUrl: info.scim_base_url };
+}
+
 const OUTCOME_NAMES = {
   allowed: "allowed",
   rate_limited: "rate limited",
@@ -205,6 +267,21 @@ function render(result) {
   const base = document.getElementById("base-url");
   base.textContent = result.baseUrl ? `The identity provider's base URL (Tenant URL, SCIM connector base URL) must be ${result.baseUrl}` : "";
 }
+
+document.getElementById("oauth").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  const button = document.getElementById("run-oauth");
+  button.disabled = true;
+  try {
+    const value = (id) => document.getElementById(id).value;
+    render(await runOAuth(value("token-url"), value("client-id"), value("client-secret")));
+  } catch (err) {
+    render({ steps: [fail("Running the checks", String(err), "Reload the page and try again.")], baseUrl: null });
+  } finally {
+    button.disabled = false;
+    document.getElementById("results-title").focus?.();
+  }
+});
 
 document.getElementById("show-key").addEventListener("change", (e) => {
   document.getElementById("key").type = e.target.checked ? "text" : "password";

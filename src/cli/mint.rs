@@ -47,6 +47,16 @@ pub struct MintArgs {
     /// The quota for an identity provider's traffic (entra, okta, onelogin, jumpcloud, google).
     #[arg(long, value_name = "IDP", value_parser = parse::preset, conflicts_with_all = ["rate_per_minute", "burst"])]
     pub preset: Option<String>,
+    /// How the key may be used, comma-separated: bearer (the key on SCIM requests, the default),
+    /// client_credentials, authorization_code (OAuth 2.0; without bearer the key works only through OAuth).
+    #[arg(long, value_name = "MODE", value_delimiter = ',', value_parser = parse::auth_mode)]
+    pub auth_modes: Vec<String>,
+    /// Where OAuth authorization codes may be sent: an exact https:// URI (repeatable, at most 10).
+    #[arg(long = "redirect-uri", value_name = "URI", value_parser = parse::redirect_uri)]
+    pub redirect_uris: Vec<String>,
+    /// OAuth authorization requests must carry a PKCE S256 challenge.
+    #[arg(long)]
+    pub pkce_required: bool,
     /// Your own label on the key, NAME=VALUE (repeatable; copied by rotation).
     #[arg(long = "metadata", value_name = "NAME=VALUE", value_parser = parse::metadata_entry, conflicts_with = "emit")]
     pub metadata: Vec<(String, String)>,
@@ -73,6 +83,15 @@ pub enum Emit {
 
 impl MintArgs {
     /// The quota the flags ask for: explicit numbers, or a preset's.
+    /// The record's OAuth fields from the flags (the offline mint's record).
+    pub fn auth(&self) -> Result<crate::core::oauth::policy::AuthPolicy, String> {
+        use crate::core::oauth::policy::{AuthPolicy, Mode, RedirectUri};
+        use crate::core::parsed::FromText;
+        let modes = (!self.auth_modes.is_empty()).then(|| self.auth_modes.iter().filter_map(|m| Mode::from_text(m)).collect());
+        let uris = self.redirect_uris.iter().filter_map(|u| RedirectUri::parse(u)).collect();
+        AuthPolicy::from_fields(modes, uris, self.pkce_required).map_err(str::to_owned)
+    }
+
     pub fn quota(&self) -> (Option<u32>, Option<u32>) {
         match self.preset.as_deref().and_then(crate::core::preset::named) {
             Some(q) => (Some(q.rate_per_minute.get()), Some(q.burst.get())),
@@ -93,6 +112,9 @@ impl MintArgs {
             ("allow_ips", (!self.allow_ip.is_empty()).then(|| json!(self.allow_ip))),
             ("rate_per_minute", rate.map(|r| json!(r))),
             ("burst", burst.map(|b| json!(b))),
+            ("auth_modes", (!self.auth_modes.is_empty()).then(|| json!(self.auth_modes))),
+            ("redirect_uris", (!self.redirect_uris.is_empty()).then(|| json!(self.redirect_uris))),
+            ("pkce_required", self.pkce_required.then(|| json!(true))),
             ("metadata", (!self.metadata.is_empty()).then(|| Value::Object(self.metadata.iter().map(|(k, v)| (k.clone(), json!(v))).collect()))),
         ];
         for (name, value) in optional {

@@ -60,7 +60,7 @@ pub fn emit(args: &MintArgs) -> Result<(), Fail> {
         rate_per_minute,
         burst,
         rotated_from: None,
-        auth: Default::default(),
+        auth: args.auth().map_err(usage)?,
     };
     let name = record_name(pepper.as_bytes(), &key);
     let summary = Summary::of(&record, Some(&ours), None).to_json();

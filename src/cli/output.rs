@@ -68,7 +68,7 @@ pub fn minted(answer: &Value) {
 /// `key show`'s lines for a `KeyView`.
 pub fn key_view(view: &Value) {
     let record = &view["record"];
-    let rows: [(&str, String); 16] = [
+    let rows: [(&str, String); 19] = [
         ("key_id", text(view, "key_id")),
         ("status", text(view, "status")),
         ("label", text(record, "label")),
@@ -82,6 +82,9 @@ pub fn key_view(view: &Value) {
         ("burst", record.get("burst").map_or("edge default".into(), cell)),
         ("rotated_from", text(record, "rotated_from")),
         ("metadata", text(record, "metadata")),
+        ("auth_modes", record.get("auth_modes").map_or("bearer (default)".into(), cell)),
+        ("redirect_uris", text(record, "redirect_uris")),
+        ("pkce_required", record.get("pkce_required").map_or("no".into(), cell)),
         ("last_used_at", when(view, "last_used_at")),
         ("revoked_at_edge", text(view, "revoked_at_edge")),
         ("etag", text(view, "etag")),

@@ -52,6 +52,17 @@ pub fn network(text: &str) -> Result<String, String> {
     parse_network(text).map(|n| n.to_string()).ok_or_else(|| "expected a CIDR such as 203.0.113.0/24 or an address".into())
 }
 
+/// A way of using a key: `bearer`, `client_credentials` or `authorization_code`.
+pub fn auth_mode(text: &str) -> Result<String, String> {
+    use crate::core::parsed::FromText;
+    crate::core::oauth::policy::Mode::from_text(text.trim()).map(|m| m.as_str().to_owned()).ok_or_else(|| "expected bearer, client_credentials or authorization_code".into())
+}
+
+/// An OAuth redirect URI: exact `https://…`, no fragment, at most 512 characters.
+pub fn redirect_uri(text: &str) -> Result<String, String> {
+    crate::core::oauth::policy::RedirectUri::parse(text).map(|u| u.as_str().to_owned()).ok_or_else(|| "expected an https:// URI without fragment or user, at most 512 visible ASCII characters".into())
+}
+
 /// A provisioning key scope: `*`, `me`, `bulk` or `<resource>:read|write`.
 pub fn scope(text: &str) -> Result<String, String> {
     text.trim().parse::<Scope>().map(|s| s.to_string()).map_err(|_| "expected '*', 'me', 'bulk' or '<resource>:read|write' (e.g. users:read)".into())

@@ -50,6 +50,19 @@ pub struct UpdateArgs {
     /// The quota for an identity provider's traffic (sets both numbers).
     #[arg(long, value_name = "IDP", value_parser = parse::preset, conflicts_with_all = ["rate_per_minute", "burst"])]
     preset: Option<String>,
+    /// How the key may be used (replaces the set): bearer, client_credentials, authorization_code,
+    /// comma-separated; `default` for bearer only.
+    #[arg(long, value_name = "MODE,…|default", value_parser = auth_modes)]
+    auth_modes: Option<Value>,
+    /// The OAuth redirect URIs (repeatable; replaces the list).
+    #[arg(long = "redirect-uri", value_name = "URI", value_parser = parse::redirect_uri, conflicts_with = "no_redirect_uris")]
+    redirect_uris: Vec<String>,
+    /// Remove every OAuth redirect URI.
+    #[arg(long)]
+    no_redirect_uris: bool,
+    /// Whether OAuth authorization requests must carry a PKCE S256 challenge.
+    #[arg(long, value_name = "BOOL")]
+    pkce_required: Option<bool>,
     /// Set a metadata entry (repeatable).
     #[arg(long = "metadata", value_name = "NAME=VALUE", value_parser = parse::metadata_entry)]
     metadata: Vec<(String, String)>,
@@ -63,7 +76,7 @@ pub struct UpdateArgs {
     #[arg(long, value_name = "ETAG")]
     if_match: Option<String>,
     /// Change nothing: rewrite the record and its listing summaries (keys written around the API).
-    #[arg(long, conflicts_with_all = ["label", "scopes", "expires", "expires_at", "not_before", "allow_ip", "allow_any_ip", "rate_per_minute", "burst", "preset", "metadata", "unset_metadata", "clear_metadata"])]
+    #[arg(long, conflicts_with_all = ["label", "scopes", "expires", "expires_at", "not_before", "allow_ip", "allow_any_ip", "rate_per_minute", "burst", "preset", "metadata", "unset_metadata", "clear_metadata", "auth_modes", "redirect_uris", "no_redirect_uris", "pkce_required"])]
     repair: bool,
     /// The API's KeyView after the change, as JSON.
     #[arg(long)]
@@ -84,6 +97,13 @@ fn not_before(text: &str) -> Result<Value, String> {
         return Ok(Value::Null);
     }
     parse::timestamp(text).map(Value::String).map_err(|e| format!("{e}, or none"))
+}
+
+fn auth_modes(text: &str) -> Result<Value, String> {
+    if text == "default" {
+        return Ok(Value::Null);
+    }
+    text.split(',').map(parse::auth_mode).collect::<Result<Vec<_>, _>>().map(|m| json!(m)).map_err(|e| format!("{e}, comma-separated, or default"))
 }
 
 fn limit(text: &str) -> Result<Value, String> {
@@ -112,6 +132,9 @@ impl UpdateArgs {
         let preset = self.preset.as_deref().and_then(crate::core::preset::named);
         put("rate_per_minute", preset.map(|q| json!(q.rate_per_minute.get())).or_else(|| self.rate_per_minute.clone()));
         put("burst", preset.map(|q| json!(q.burst.get())).or_else(|| self.burst.clone()));
+        put("auth_modes", self.auth_modes.clone());
+        put("redirect_uris", if self.no_redirect_uris { Some(Value::Null) } else { (!self.redirect_uris.is_empty()).then(|| json!(self.redirect_uris)) });
+        put("pkce_required", self.pkce_required.map(|p| json!(p)));
         if self.clear_metadata {
             put("metadata", Some(Value::Null));
         } else if !self.metadata.is_empty() || !self.unset_metadata.is_empty() {

@@ -144,6 +144,8 @@ pub enum Outcome {
     BearerNotAllowed,
     /// The OAuth token endpoint issued a token (RFC 6749 §5.1).
     TokenIssued,
+    /// The OAuth authorization server metadata (RFC 8414) was served.
+    MetadataServed,
     /// The OAuth token endpoint refused the request (RFC 6749 §5.2).
     OAuth(OAuthError),
     /// The authorization endpoint issued a code and redirected the browser
@@ -228,7 +230,7 @@ impl Outcome {
     /// Allow or deny, for the audit log.
     pub fn decision(&self) -> Decision {
         match self {
-            Outcome::Forwarded { .. } | Outcome::ApiDone { .. } | Outcome::Introspected { .. } | Outcome::TokenIssued | Outcome::CodeIssued => Decision::Allow,
+            Outcome::Forwarded { .. } | Outcome::ApiDone { .. } | Outcome::Introspected { .. } | Outcome::TokenIssued | Outcome::CodeIssued | Outcome::MetadataServed => Decision::Allow,
             _ => Decision::Deny,
         }
     }
@@ -239,7 +241,7 @@ impl Outcome {
             Outcome::Forwarded { origin_status, .. } => *origin_status,
             Outcome::ApiDone { status } => *status,
             Outcome::Api(p) => p.kind.status(),
-            Outcome::Introspected { .. } | Outcome::TokenIssued => 200,
+            Outcome::Introspected { .. } | Outcome::TokenIssued | Outcome::MetadataServed => 200,
             Outcome::OAuth(e) => e.status(),
             Outcome::InvalidToken(_) | Outcome::BearerNotAllowed => 401,
             Outcome::CodeIssued | Outcome::AuthorizeRedirected(_) => 303,
@@ -307,6 +309,7 @@ impl Outcome {
             Outcome::InvalidToken(TokenRejection::FamilyRevoked) => "token_family_revoked",
             Outcome::BearerNotAllowed => "key_bearer_not_allowed",
             Outcome::TokenIssued => "token_issued",
+            Outcome::MetadataServed => "oauth_metadata",
             Outcome::OAuth(e) => e.reason(),
             Outcome::CodeIssued => "code_issued",
             Outcome::AuthorizeRedirected(p) => p.reason(),
@@ -362,7 +365,7 @@ impl Outcome {
             | Outcome::AuthThrottled { .. }
             | Outcome::DiscoveryThrottled { .. }
             | Outcome::RateLimited { .. } => "",
-            Outcome::ApiDone { .. } | Outcome::Api(_) | Outcome::Introspected { .. } | Outcome::TokenIssued | Outcome::OAuth(_) => "",
+            Outcome::ApiDone { .. } | Outcome::Api(_) | Outcome::Introspected { .. } | Outcome::TokenIssued | Outcome::OAuth(_) | Outcome::MetadataServed => "",
             Outcome::CodeIssued | Outcome::AuthorizeRedirected(_) | Outcome::AuthorizePage(_) => "",
             Outcome::InvalidToken(_) => "The access token is not valid: it is malformed, altered, expired or revoked. Fetch a new one from the token endpoint (/oauth/token).",
             Outcome::BearerNotAllowed => "This provisioning key may not be sent on SCIM requests: it is allowed only through OAuth 2.0. Configure the identity provider for OAuth with the token endpoint /oauth/token, or ask the service provider to allow the key as a bearer token.",
@@ -396,7 +399,7 @@ impl Outcome {
     /// What the operator should check, for logs and the doctor page.
     pub fn hint(&self) -> &'static str {
         match self {
-            Outcome::Forwarded { unmetered: false, .. } | Outcome::ApiDone { .. } | Outcome::Introspected { valid: true } | Outcome::TokenIssued => "",
+            Outcome::Forwarded { unmetered: false, .. } | Outcome::ApiDone { .. } | Outcome::Introspected { valid: true } | Outcome::TokenIssued | Outcome::MetadataServed => "",
             Outcome::OAuth(e) => oauth_hint(e),
             Outcome::CodeIssued => "",
             Outcome::AuthorizeRedirected(_) => "an authorization request sent back to the IdP with an error: the IdP's OAuth settings (PKCE, scopes) or the key's auth_modes",
@@ -661,6 +664,7 @@ mod tests {
         all.push(Outcome::Introspected { valid: true });
         all.push(Outcome::Introspected { valid: false });
         all.push(Outcome::TokenIssued);
+        all.push(Outcome::MetadataServed);
         all.extend(every_oauth_error());
         all.push(Outcome::CodeIssued);
         all.extend([RedirectProblem::InvalidRequest, RedirectProblem::UnsupportedResponseType, RedirectProblem::UnauthorizedClient, RedirectProblem::InvalidScope(crate::core::oauth::error::ScopeProblem::NotHeld)].map(Outcome::AuthorizeRedirected));

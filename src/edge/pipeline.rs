@@ -14,6 +14,7 @@ use crate::core::decide::{authorize, authorize_bulk, quota, Context, Principal};
 use crate::core::oauth::claims::AccessClaims;
 use crate::core::oauth::policy::Mode;
 use crate::core::oauth::access;
+use crate::core::oauth::metadata::{self, Issuer, METADATA_PATH};
 use crate::core::gcra;
 use crate::core::sign;
 use crate::core::guard::{retry_after_seconds, Answer, Ask, Reply};
@@ -83,6 +84,9 @@ async fn run(
     screen(&config, &url, &target, ctx.client_ip)?;
     if target.path == check::CHECK_PATH {
         return check::run(req, env, &config, &target, &ctx, facts, request_id).await;
+    }
+    if target.path == METADATA_PATH {
+        return oauth_metadata(&config, &target, &facts.method);
     }
 
     // The request's headers, read across the wasm boundary once.
@@ -302,6 +306,21 @@ fn has_body(req: &Request, content_length: Option<&str>) -> bool {
 /// `GET /ServiceProviderConfig` without a key, when `PUBLIC_DISCOVERY` allows it.
 fn is_public(config: &Config, scim: &ScimRequest, method: &str) -> bool {
     config.public_discovery && scim.resource == Resource::ServiceProviderConfig && matches!(method, "GET" | "HEAD")
+}
+
+/// The OAuth authorization server's metadata (RFC 8414), for this host;
+/// it exists only while OAuth is on (`TOKEN_SIGNING_SECRET` set).
+fn oauth_metadata(config: &Config, target: &RequestTarget<'_>, method: &str) -> Result<(Outcome, Response), Outcome> {
+    if config.token_keys.is_none() {
+        return Err(Outcome::NotFound);
+    }
+    if !matches!(method, "GET" | "HEAD") {
+        return Err(Outcome::MethodNotAllowed);
+    }
+    let issuer = Issuer::parse(&format!("{}://{}", target.scheme, target.authority)).ok_or(Outcome::NotFound)?;
+    let mut response = Response::ok(metadata::document(&issuer, &config.resource_types)).map_err(|_| Outcome::Misconfigured)?;
+    let _ = response.headers_mut().set("content-type", "application/json");
+    Ok((Outcome::MetadataServed, response))
 }
 
 /// Who a verified credential acts for.

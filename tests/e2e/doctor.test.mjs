@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { startEdge, startScimOrigin, mintKey, raw, randomSecret, SIGNING_SECRET } from "./harness.mjs";
+import { leaks } from "./leak-watch.mjs";
 
 /** CHROMIUM_PATH, or `chromium` on the PATH. */
 const CHROMIUM =
@@ -28,7 +29,7 @@ describe("connection doctor", { timeout: 180_000, skip: inCi ? false : noBrowser
     assert.ok(!noBrowser, `${noBrowser} (CI=true: a missing browser fails the run)`);
     origin = await startScimOrigin({ token, signingSecrets: [SIGNING_SECRET] });
     // One test plays a remote IdP (CF-Connecting-IP) over plain HTTP.
-    edge = await startEdge({ originUrl: origin.url, originAuthorization: `Bearer ${token}`, pepper, assets: true, vars: { REQUIRE_HTTPS: "false" } });
+    edge = await startEdge({ originUrl: origin.url, originAuthorization: `Bearer ${token}`, pepper, assets: true, vars: { REQUIRE_HTTPS: "false", TOKEN_SIGNING_SECRET: randomSecret() } });
     profile = mkdtempSync(path.join(tmpdir(), "provgate-chromium-"));
     // A fresh profile each run; the flags keep Chromium off the (closed) network.
     browser = await chromium.launchPersistentContext(profile, {
@@ -158,6 +159,35 @@ describe("connection doctor", { timeout: 180_000, skip: inCi ? false : noBrowser
     const bad = await raw(`${edge.url}/_provgate/check`, { method: "POST", headers: { authorization: "Bearer pvk_nope" } });
     assert.deepEqual(Object.keys(bad.json()).sort(), ["reason", "scim_base_url", "valid"]);
     assert.equal((await edge.auditFor(bad.headers["x-request-id"])).reason, "introspected_invalid");
+  });
+
+  async function diagnoseOAuth(tokenUrl, clientId, secret) {
+    await page.fill("#token-url", tokenUrl);
+    await page.fill("#client-id", clientId);
+    await page.fill("#client-secret", secret);
+    await page.click("#run-oauth");
+    await page.waitForFunction(() => document.querySelectorAll("#results li").length > 0 && !document.getElementById("run-oauth").disabled);
+    return page.$$eval("#results li", (items) => items.map((li) => ({ ok: li.className === "pass", text: li.textContent })));
+  }
+
+  test("an OAuth client-credentials setup: endpoint URL, client id, secret, a test token and a SCIM call with it", async () => {
+    const { key, keyId } = await mintKey(edge, pepper, { scopes: "users:read", edit: (r) => ({ ...r, auth_modes: ["client_credentials"] }) });
+    const good = await diagnoseOAuth(`${edge.url}/oauth/token`, keyId, key);
+    assert.deepEqual(good.map((s) => s.ok), [true, true, true, true, true], JSON.stringify(good));
+    assert.match(good[3].text, /Test token.*scopes users:read, valid 3600 s/s);
+    assert.match(good[4].text, /SCIM call with the test token.*answered 200/s);
+    const sentToken = sent.find((r) => r.url.includes("/scim/v2/Users?filter=") && r.authorization?.startsWith("Bearer pva_"));
+    assert.ok(sentToken, "the SCIM call carried the test token, not the key");
+    leaks.secret("access token", sentToken.authorization);
+
+    const wrongUrl = await diagnoseOAuth(`${edge.url}/oauth2/token`, keyId, key);
+    assert.equal(wrongUrl.length, 1);
+    assert.match(wrongUrl[0].text, new RegExp(`FAIL.*Token endpoint URL.*Enter exactly ${edge.url}/oauth/token`, "s"));
+    const wrongId = await diagnoseOAuth(`${edge.url}/oauth/token`, "key_someoneElse", key);
+    assert.match(wrongId.at(-1).text, /FAIL.*Test token.*client ID or the client secret is wrong/s);
+    const bearerOnly = await mintKey(edge, pepper, { scopes: "users:read" });
+    const notAllowed = await diagnoseOAuth(`${edge.url}/oauth/token`, bearerOnly.keyId, bearerOnly.key);
+    assert.match(notAllowed.at(-1).text, /FAIL.*Test token.*may not use the client credentials grant.*client_credentials/s);
   });
 
   test("with DOCTOR=off the route is gone (404) and the page says the doctor is off", async () => {

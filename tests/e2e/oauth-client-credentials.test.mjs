@@ -7,7 +7,7 @@
 // the rate limit shared with the key, and keys allowed through OAuth only.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startEdge, startRecordingOrigin, mintKey, raw, randomSecret, apiClient } from "./harness.mjs";
+import { startEdge, startRecordingOrigin, mintKey, raw, randomSecret, apiClient, runCli } from "./harness.mjs";
 import { FORM, basic, withModes, idpClient, tokenRequest, scim } from "./oauth.mjs";
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -40,7 +40,9 @@ describe("client credentials", { timeout: 240_000 }, () => {
       assert.equal(issued.credential, "key");
       assert.equal(issued.key_id, client.keyId);
       assert.match(issued.tid, /^[0-9a-f]{24}$/);
-      const used = edge.auditLines().filter((l) => l.reason === "forwarded" && l.tid === issued.tid);
+      const forwardedWith = () => edge.auditLines().filter((l) => l.reason === "forwarded" && l.tid === issued.tid);
+      for (let i = 0; i < 50 && forwardedWith().length === 0; i++) await sleep(20);
+      const used = forwardedWith();
       assert.equal(used.length, 1);
       assert.equal(used[0].credential, "access_token");
       assert.equal(used[0].key_id, client.keyId);
@@ -62,7 +64,7 @@ describe("client credentials", { timeout: 240_000 }, () => {
     assert.equal((await scim(edge, got.token.access_token, "/Users")).status, 200);
     const groups = await scim(edge, got.token.access_token, "/Groups");
     assert.equal(groups.status, 403);
-    assert.equal(edge.auditLines().at(-1).reason, "insufficient_scope");
+    assert.equal((await edge.auditFor(groups.headers["x-request-id"])).reason, "insufficient_scope");
   });
 
   test("each RFC 6749 §5.2 error, with no-store, and invalid_client challenging Basic only when Basic was used", async () => {
@@ -167,7 +169,8 @@ describe("client credentials", { timeout: 240_000 }, () => {
     }
     assert.deepEqual(statuses.slice(0, 4), [401, 401, 401, 401]);
     assert.deepEqual(statuses.slice(4), [429, 429]);
-    assert.equal(edge.auditLines().at(-1).reason, "auth_throttled");
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(edge.auditLines().filter((l) => l.client_ip === "203.0.113.77").at(-1).reason, "auth_throttled");
   });
 });
 
@@ -229,15 +232,79 @@ describe("token lifetime and signing secret rotation", { timeout: 240_000 }, () 
     }
   });
 
-  test("without TOKEN_SIGNING_SECRET, OAuth is off: no token endpoint, and tokens are refused", async () => {
+  test("without TOKEN_SIGNING_SECRET, OAuth is off: no token endpoint, no metadata, and tokens are refused", async () => {
     const edge = await startEdge({ originUrl: origin.url, pepper });
     try {
       const res = await raw(`${edge.url}/oauth/token`, { method: "POST", headers: { "content-type": FORM }, body: "grant_type=client_credentials" });
       assert.equal(res.status, 404);
+      assert.equal((await raw(`${edge.url}/.well-known/oauth-authorization-server`)).status, 404);
       const scimRes = await scim(edge, "pva_" + "A".repeat(59) + "." + "A".repeat(43));
       assert.equal(scimRes.status, 401);
     } finally {
       await edge.stop();
     }
+  });
+});
+
+describe("OAuth through the management API, the CLI and discovery", { timeout: 240_000 }, () => {
+  const pepper = randomSecret();
+  const root = randomSecret() + randomSecret();
+  let origin, edge;
+  const cli = (args) => runCli(args, { PROVGATE_EDGE_URL: edge.url, PROVGATE_TOKEN: root });
+  before(async () => {
+    origin = await startRecordingOrigin();
+    // No record cache: a change of auth_modes is seen by the next request (as by every location within KV's minute).
+    edge = await startEdge({ originUrl: origin.url, pepper, vars: { TOKEN_SIGNING_SECRET: randomSecret(), ROOT_TOKEN: root, RECORD_CACHE_TTL_SECONDS: "0" } });
+  });
+  after(async () => {
+    await edge?.stop();
+    await origin?.stop();
+  });
+
+  test("key mint/update --auth-modes, --redirect-uri, --pkce-required set the record; key show shows them", async () => {
+    const minted = await cli(["key", "mint", "--label", "Entra", "--scopes", "users:read", "--auth-modes", "client_credentials", "--redirect-uri", "https://acme.okta.example/cb", "--pkce-required"]);
+    assert.equal(minted.status, 0, minted.out);
+    const key = minted.stdout.match(/^key:\s+(pvk_\S+)$/m)[1];
+    const keyId = minted.stdout.match(/^key id:\s+(key_\S+)$/m)[1];
+    const shown = await cli(["key", "show", keyId]);
+    assert.match(shown.stdout, /^auth_modes:\s+client_credentials$/m);
+    assert.match(shown.stdout, /^redirect_uris:\s+https:\/\/acme\.okta\.example\/cb$/m);
+    assert.match(shown.stdout, /^pkce_required:\s+yes$/m);
+    assert.equal((await scim(edge, key)).status, 401, "OAuth only: the key is refused as a bearer key");
+    const token = (await tokenRequest(edge, { body: "grant_type=client_credentials", headers: { authorization: basic(keyId, key) } })).json().access_token;
+    assert.equal((await scim(edge, token)).status, 200);
+    const updated = await cli(["key", "update", keyId, "--auth-modes", "bearer,client_credentials", "--no-redirect-uris", "--pkce-required", "false"]);
+    assert.equal(updated.status, 0, updated.out);
+    assert.match(updated.stdout, /^auth_modes:\s+bearer,client_credentials$/m);
+    assert.match(updated.stdout, /^pkce_required:\s+no$/m);
+    assert.equal((await scim(edge, key)).status, 200, "bearer again");
+    const back = await cli(["key", "update", keyId, "--auth-modes", "default"]);
+    assert.match(back.stdout, /^auth_modes:\s+bearer \(default\)$/m);
+    const bad = await cli(["key", "mint", "--label", "x", "--scopes", "users:read", "--redirect-uri", "http://acme.okta.example/cb"]);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /https:\/\//);
+  });
+
+  test("the API refuses bad OAuth fields by name", async () => {
+    const api = apiClient(edge, root);
+    const res = await api("POST", "/keys", { body: { label: "x", scopes: ["*"], auth_modes: [], redirect_uris: ["https://a.example/#f"], pkce_required: "yes" } });
+    assert.equal(res.status, 400);
+    assert.deepEqual(res.json().errors.map((e) => e.field).sort(), ["auth_modes", "pkce_required", "redirect_uris"]);
+  });
+
+  test("RFC 8414 metadata names the endpoints, grants, methods, PKCE and scopes", async () => {
+    const res = await raw(`${edge.url}/.well-known/oauth-authorization-server`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers["content-type"], /^application\/json/);
+    const doc = res.json();
+    assert.equal(doc.issuer, edge.url);
+    assert.equal(doc.token_endpoint, `${edge.url}/oauth/token`);
+    assert.equal(doc.authorization_endpoint, `${edge.url}/oauth/authorize`);
+    assert.deepEqual(doc.grant_types_supported, ["authorization_code", "client_credentials", "refresh_token"]);
+    assert.deepEqual(doc.token_endpoint_auth_methods_supported, ["client_secret_basic", "client_secret_post"]);
+    assert.deepEqual(doc.code_challenge_methods_supported, ["S256"]);
+    assert.deepEqual(doc.scopes_supported, ["*", "me", "bulk", "users:read", "users:write", "groups:read", "groups:write"]);
+    assert.equal((await edge.auditFor(res.headers["x-request-id"])).reason, "oauth_metadata");
+    assert.equal((await raw(`${edge.url}/.well-known/oauth-authorization-server`, { method: "POST", body: "" })).status, 405);
   });
 });

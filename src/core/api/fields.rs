@@ -3,6 +3,8 @@
 //! field of a request is reported at once.
 
 use super::problem::{FieldError, Kind, Problem};
+use crate::core::oauth::policy::{Mode, Modes, RedirectUri, MAX_REDIRECT_URIS};
+use crate::core::parsed::FromText;
 use crate::core::record::{parse_network, valid_tenant};
 use crate::core::scope::Scope;
 use crate::core::time::UnixMillis;
@@ -128,6 +130,23 @@ pub fn key_scopes(v: &Value) -> Result<Vec<Scope>, String> {
 /// Client networks: CIDRs or addresses, normalised (`10.1.2.3/8` → `10.0.0.0/8`).
 pub fn networks(v: &Value) -> Result<Vec<IpNet>, String> {
     list(v, MAX_LIST, |s| (s.len() <= 64).then(|| parse_network(s)).flatten(), "networks (CIDR or address)")
+}
+
+/// `auth_modes`: a non-empty array of distinct modes.
+pub fn auth_modes(v: &Value) -> Result<Vec<Mode>, String> {
+    let modes = list(v, Mode::ALL.len(), Mode::from_text, "auth modes ('bearer', 'client_credentials', 'authorization_code')")?;
+    Modes::new(modes.iter().copied()).ok_or("at least one auth mode, each once")?;
+    Ok(modes)
+}
+
+/// `redirect_uris`: at most 10 exact `https://` URIs (`oauth::policy::RedirectUri`).
+pub fn redirect_uris(v: &Value) -> Result<Vec<RedirectUri>, String> {
+    list(v, MAX_REDIRECT_URIS, RedirectUri::parse, "redirect URIs (https://host/path, no fragment, at most 512 visible ASCII characters)")
+}
+
+/// A boolean.
+pub fn flag(v: &Value) -> Result<bool, String> {
+    v.as_bool().ok_or_else(|| "true or false".into())
 }
 
 /// A rate or burst: an integer from 1 to 2^32 − 1.

@@ -5,6 +5,7 @@ use super::fields::{self, Form};
 use super::metadata;
 use super::problem::{Kind, Problem};
 use crate::core::key::KeyId;
+use crate::core::oauth::policy::AuthPolicy;
 use crate::core::record::{KeyRecord, Status};
 use crate::core::scope::Scope;
 use crate::core::time::UnixMillis;
@@ -12,7 +13,8 @@ use ipnet::IpNet;
 use serde_json::Value;
 use std::time::Duration;
 
-const MINT_FIELDS: &[&str] = &["label", "tenant", "scopes", "expires_at", "expires_in", "not_before", "allow_ips", "rate_per_minute", "burst", "metadata"];
+const MINT_FIELDS: &[&str] =
+    &["label", "tenant", "scopes", "expires_at", "expires_in", "not_before", "allow_ips", "rate_per_minute", "burst", "metadata", "auth_modes", "redirect_uris", "pkce_required"];
 
 /// How long a rotated key's predecessor keeps working by default.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(7 * 86_400);
@@ -40,6 +42,8 @@ pub struct MintRequest {
     pub burst: Option<u32>,
     /// The operator's labels.
     pub metadata: Option<Value>,
+    /// How the key may be used (`auth_modes`, `redirect_uris`, `pkce_required`).
+    pub auth: AuthPolicy,
 }
 
 /// Reads a mint's body; every bad field is named.
@@ -65,8 +69,14 @@ pub fn parse(body: &[u8]) -> Result<MintRequest, Problem> {
         rate_per_minute: f.get("rate_per_minute", fields::positive_u32),
         burst: f.get("burst", fields::positive_u32),
         metadata: metadata.flatten(),
+        auth: AuthPolicy::default(),
     };
+    let modes = f.get("auth_modes", fields::auth_modes);
+    let redirect_uris = f.get("redirect_uris", fields::redirect_uris).unwrap_or_default();
+    let pkce_required = f.get("pkce_required", fields::flag).unwrap_or(false);
     f.finish()?;
+    let auth = AuthPolicy::from_fields(modes, redirect_uris, pkce_required).map_err(|e| Problem::field(Kind::InvalidField, "auth_modes", e))?;
+    let req = MintRequest { auth, ..req };
     Ok(req)
 }
 
@@ -93,7 +103,7 @@ impl MintRequest {
             rate_per_minute: self.rate_per_minute,
             burst: self.burst,
             rotated_from: None,
-            auth: Default::default(),
+            auth: self.auth.clone(),
         };
         let encoded = record.encode();
         match &self.metadata {
@@ -168,6 +178,30 @@ mod tests {
         let v: Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["metadata"], json!({"team": "idp"}));
         assert_eq!(parse(br#"{"label":"x","scopes":["*"]}"#).unwrap().record(&id, None, NOW).contains("metadata"), false);
+    }
+
+    #[test]
+    fn a_mint_sets_how_the_key_may_be_used() {
+        use crate::core::oauth::policy::Mode;
+        let id = KeyId::parse("key_abc").unwrap();
+        let body = json!({"label": "Okta", "scopes": ["*"], "auth_modes": ["authorization_code"], "redirect_uris": ["https://acme.okta.com/cb"], "pkce_required": true});
+        let rec = KeyRecord::decode(parse(body.to_string().as_bytes()).unwrap().record(&id, None, NOW).as_bytes()).unwrap();
+        assert!(rec.allows(Mode::AuthorizationCode) && !rec.allows(Mode::Bearer) && rec.auth.pkce_required);
+        assert_eq!(rec.auth.registered("https://acme.okta.com/cb").map(|u| u.as_str()), Some("https://acme.okta.com/cb"));
+        let plain = parse(br#"{"label":"x","scopes":["*"]}"#).unwrap().record(&id, None, NOW);
+        assert!(!plain.contains("auth_modes") && KeyRecord::decode(plain.as_bytes()).unwrap().allows(Mode::Bearer));
+        let fields = |body: Value| parse(body.to_string().as_bytes()).unwrap_err().errors.into_iter().map(|e| e.field).collect::<Vec<_>>();
+        let base = |extra: Value| {
+            let mut b = json!({"label": "x", "scopes": ["*"]});
+            b.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            b
+        };
+        assert_eq!(fields(base(json!({"auth_modes": []}))), ["auth_modes"]);
+        assert_eq!(fields(base(json!({"auth_modes": ["bearer", "bearer"]}))), ["auth_modes"]);
+        assert_eq!(fields(base(json!({"auth_modes": ["password"]}))), ["auth_modes"]);
+        assert_eq!(fields(base(json!({"redirect_uris": ["http://acme.okta.com/cb"]}))), ["redirect_uris"]);
+        assert_eq!(fields(base(json!({"redirect_uris": ["https://a.example/cb#x"]}))), ["redirect_uris"]);
+        assert_eq!(fields(base(json!({"pkce_required": "yes"}))), ["pkce_required"]);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::problem::{Kind, Problem};
 use crate::core::record::KeyRecord;
 use serde_json::{Map, Value};
 
-const FIELDS: &[&str] = &["label", "scopes", "allow_ips", "rate_per_minute", "burst", "expires_at", "not_before", "metadata"];
+const FIELDS: &[&str] = &["label", "scopes", "allow_ips", "rate_per_minute", "burst", "expires_at", "not_before", "metadata", "auth_modes", "redirect_uris", "pkce_required"];
 
 /// Fields a PATCH may not name, and why.
 const READ_ONLY: &[(&str, &str)] = &[
@@ -47,6 +47,10 @@ pub fn parse(body: &[u8]) -> Result<Patch, Problem> {
     for name in ["rate_per_minute", "burst"] {
         put(name, f.nullable(name, fields::positive_u32).map(Value::from));
     }
+    // `null` restores the default: bearer only, no redirect URIs, PKCE optional.
+    put("auth_modes", f.nullable("auth_modes", fields::auth_modes).map(|m| m.map(|m| m.iter().map(|m| m.as_str()).collect::<Vec<_>>()).into()));
+    put("redirect_uris", f.nullable("redirect_uris", fields::redirect_uris).map(|u| u.map(|u| u.iter().map(|u| u.as_str().to_owned()).collect::<Vec<_>>()).into()));
+    put("pkce_required", f.nullable("pkce_required", fields::flag).map(Value::from));
     for name in ["expires_at", "not_before"] {
         put(name, f.nullable(name, fields::timestamp).map(|t| t.map(|t| t.to_rfc3339_exact()).into()));
     }
@@ -109,6 +113,19 @@ mod tests {
     fn apply(patch: Value) -> Value {
         let text = parse(patch.to_string().as_bytes()).unwrap().apply(stored().to_string().as_bytes()).unwrap();
         serde_json::from_str(&text).unwrap()
+    }
+
+    #[test]
+    fn oauth_fields_change_and_null_restores_the_defaults() {
+        use crate::core::oauth::policy::Mode;
+        let v = apply(json!({"auth_modes": ["client_credentials"], "redirect_uris": ["https://acme.okta.com/cb"], "pkce_required": true}));
+        assert_eq!((v["auth_modes"].clone(), v["redirect_uris"].clone(), v["pkce_required"].clone()), (json!(["client_credentials"]), json!(["https://acme.okta.com/cb"]), json!(true)));
+        let rec = KeyRecord::decode(v.to_string().as_bytes()).unwrap();
+        assert!(rec.allows(Mode::ClientCredentials) && !rec.allows(Mode::Bearer));
+        let cleared = parse(br#"{"auth_modes":null,"redirect_uris":null,"pkce_required":null}"#).unwrap().apply(v.to_string().as_bytes()).unwrap();
+        assert!(!cleared.contains("auth_modes") && !cleared.contains("redirect_uris") && !cleared.contains("pkce_required"), "{cleared}");
+        assert!(KeyRecord::decode(cleared.as_bytes()).unwrap().allows(Mode::Bearer));
+        assert!(parse(br#"{"auth_modes":[]}"#).is_err() && parse(br#"{"redirect_uris":["ftp://x"]}"#).is_err());
     }
 
     #[test]
