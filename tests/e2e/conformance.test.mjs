@@ -1,11 +1,14 @@
 // Differential conformance: the third-party suite scim2-tester runs once
-// against the origin directly and once through the edge (each against a
-// fresh origin); every check must get the same verdict both ways.
+// against the origin directly, once through the edge with a bearer key and
+// once through the edge with an OAuth access token from the client
+// credentials grant (each against a fresh origin); every check must get
+// the same verdict every way.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import path from "node:path";
 import { ROOT, startEdge, startScimOrigin, mintKey, randomSecret, SIGNING_SECRET } from "./harness.mjs";
+import { basic, tokenRequest } from "./oauth.mjs";
 
 const SCIM2 = path.join(ROOT, ".venv/bin/scim2");
 
@@ -38,6 +41,7 @@ test("scim2-tester gives the same verdict for every check through the edge as ag
   const direct = await startScimOrigin({ token });
   // Behind the edge, the origin also verifies the edge's signature on every request of the suite.
   const behind = await startScimOrigin({ token, signingSecrets: [SIGNING_SECRET] });
+  const third = await startScimOrigin({ token, signingSecrets: [SIGNING_SECRET] });
   const edge = await startEdge({ originUrl: behind.url, originAuthorization: `Bearer ${token}`, pepper });
   try {
     // The suite sends ~800 requests in seconds: a key quota above that keeps it from being throttled
@@ -51,9 +55,26 @@ test("scim2-tester gives the same verdict for every check through the edge as ag
     assert.ok(!behind.stderr().includes("rejected"), `the verifier rejected a forwarded request:\n${behind.stderr()}`);
     const failing = a.verdicts.filter((v) => !v.startsWith("SUCCESS")).length;
     console.log(`# scim2-tester: ${a.verdicts.length} checks, ${failing} not SUCCESS, identical through the edge`);
+
+    // The same suite with an access token (client credentials), as Entra ID sends it.
+    const oauthEdge = await startEdge({ originUrl: third.url, originAuthorization: `Bearer ${token}`, pepper, vars: { TOKEN_SIGNING_SECRET: randomSecret() } });
+    try {
+      const client = await mintKey(oauthEdge, pepper, { scopes: "*", edit: (r) => ({ ...r, auth_modes: ["client_credentials"], rate_per_minute: 1_000_000, burst: 10_000 }) });
+      const issued = await tokenRequest(oauthEdge, { body: "grant_type=client_credentials", headers: { authorization: basic(client.keyId, client.key) } });
+      assert.equal(issued.status, 200, issued.text);
+      const c = await runTester(oauthEdge.base, `Bearer ${issued.json().access_token}`);
+      assert.deepEqual(c.verdicts, a.verdicts, `verdicts differ through the edge with an access token:\n${c.out}`);
+      assert.equal(c.code, a.code);
+      const lines = oauthEdge.auditLines().filter((l) => l.reason === "forwarded");
+      assert.ok(lines.length >= 100 && lines.every((l) => l.credential === "access_token"), "every forwarded request was the token's");
+      console.log(`# scim2-tester with a client-credentials token: ${c.verdicts.length} checks, identical`);
+    } finally {
+      await oauthEdge.stop();
+    }
   } finally {
     await edge.stop();
     await direct.stop();
     await behind.stop();
+    await third.stop();
   }
 });
