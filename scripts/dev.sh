@@ -25,6 +25,8 @@ ensure ORIGIN_AUTHORIZATION "Bearer $(rand)"
 ensure ORIGIN_URL "http://127.0.0.1:${ORIGIN_PORT}/v2"
 ensure ROOT_TOKEN "$(rand)"
 ensure ORIGIN_SIGNING_SECRET "$(rand)"
+# OAuth on (docs/oauth.md): the demo key may also fetch client-credentials tokens.
+ensure TOKEN_SIGNING_SECRET "$(rand)"
 # The pepper's published fingerprint, as core::lookup::pepper_id computes it.
 ensure PEPPER_ID "$(python3 -c 'import hashlib, sys; print(hashlib.sha256(sys.argv[1].encode()).hexdigest()[:16])' "$(sed -n 's/^PEPPER=//p' .dev.vars)")"
 origin_token=$(sed -n 's/^ORIGIN_AUTHORIZATION=Bearer //p' .dev.vars)
@@ -63,7 +65,7 @@ done
 export PROVGATE_LOCAL_PORT=$EDGE_PORT
 cli="./target/debug/provgate"
 [[ $EDGE_PORT == 8787 ]] || cli="PROVGATE_LOCAL_PORT=$EDGE_PORT ./target/debug/provgate"
-key_out=$(./target/debug/provgate key mint --local --label "make dev demo" --scopes '*' 2>&1) || echo "[dev] minting the demo key failed: $key_out"
+key_out=$(./target/debug/provgate key mint --local --label "make dev demo" --scopes '*' --auth-modes bearer,client_credentials 2>&1) || echo "[dev] minting the demo key failed: $key_out"
 key=$(sed -n 's/^key: *//p' <<<"$key_out")
 key_id=$(sed -n 's/^key id: *//p' <<<"$key_out")
 
@@ -75,6 +77,7 @@ cat <<MSG
         ${key}
 [dev] try:
         curl -s -H 'Authorization: Bearer ${key}' 'http://127.0.0.1:${EDGE_PORT}/scim/v2/Users?startIndex=1&count=2'
+[dev] OAuth:        curl -s -d grant_type=client_credentials -u '${key_id}:${key}' http://127.0.0.1:${EDGE_PORT}/oauth/token
 [dev] mint another: ${cli} key mint --local --label 'Okta test' --scopes users:read,users:write --preset okta
 [dev] list them:    ${cli} key list --local
 [dev] revoke one:   ${cli} key revoke --local <key id>

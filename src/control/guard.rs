@@ -13,7 +13,7 @@
 //! the last use.
 
 use super::deadline;
-use crate::core::guard::{decide, Answer, Ask, Reply};
+use crate::core::guard::{decide, Answer, Ask, Reply, TokenStanding};
 use crate::core::oauth::guard_ops::{apply, StateAsk, StateReply};
 use crate::core::oauth::state::OAuthState;
 use crate::core::usage::Usage;
@@ -26,6 +26,7 @@ const RECORDS_BINDING: &str = "KEY_RECORDS";
 const REVOKED: &str = "revoked";
 const USAGE: &str = "usage";
 const OAUTH: &str = "oauth";
+const TOKENS_END: &str = "tokens_end";
 /// Usage is written at most this often (plus at once for a first use or a
 /// new source); an alarm writes what is left. A guard that is evicted
 /// between two writes loses at most this much of its counts.
@@ -55,6 +56,8 @@ pub struct KeyGuard {
     /// The key's OAuth state (codes redeemed, refresh families), loaded
     /// from durable storage on first need.
     oauth: RefCell<Option<OAuthState>>,
+    /// When the key's access tokens end (`None`: not read yet).
+    ended: Cell<Option<Option<u64>>>,
 }
 
 const TOLD: &str = "told";
@@ -69,6 +72,7 @@ impl DurableObject for KeyGuard {
             told_at: Cell::new(None),
             tell_due: Cell::new(false),
             oauth: RefCell::new(None),
+            ended: Cell::new(None),
             state,
             tat: Cell::new(None),
             revoked: Cell::new(None),
@@ -87,15 +91,19 @@ impl DurableObject for KeyGuard {
                 let ask: Ask = serde_json::from_str(&req.text().await?)?;
                 let Some(quota) = ask.quota() else { return Response::error("zero quota", 400) };
                 let revoked = self.is_revoked().await?;
-                let family_revoked = match ask.family {
-                    Some(family) => !self.load_oauth().await?.admits(family),
-                    None => false,
+                let asked_at = Date::now().as_millis();
+                let standing = TokenStanding {
+                    family_revoked: match ask.family {
+                        Some(family) => !self.load_oauth().await?.admits(family),
+                        None => false,
+                    },
+                    ended: ask.token && self.tokens_end().await?.is_some_and(|end| asked_at >= end),
                 };
                 self.load_usage().await;
                 // No await between reading and writing the GCRA state: the
                 // object runs one event at a time, so this check-and-set is atomic.
                 let now_ms = Date::now().as_millis();
-                let (answer, class, tat) = decide(revoked, family_revoked, ask.denied, &quota, self.tat.get(), now_ms.saturating_mul(1000));
+                let (answer, class, tat) = decide(revoked, standing, ask.denied, &quota, self.tat.get(), now_ms.saturating_mul(1000));
                 if tat.is_some() {
                     self.tat.set(tat);
                 }
@@ -123,6 +131,14 @@ impl DurableObject for KeyGuard {
                 Response::from_json(&Reply { answer: Answer::Revoked, new_source: false })
             }
             "/revoked" => Response::from_json(&serde_json::json!({ "revoked": self.is_revoked().await? })),
+            "/tokens-end" => {
+                // A rotation: the old key's access tokens end when it does (the earliest end told wins).
+                let at = serde_json::from_str::<serde_json::Value>(&req.text().await?)?["at"].as_u64().ok_or_else(|| worker::Error::RustError("no end".into()))?;
+                let end = self.tokens_end().await?.map_or(at, |known| known.min(at));
+                self.state.storage().put(TOKENS_END, end).await?;
+                self.ended.set(Some(Some(end)));
+                Response::from_json(&serde_json::json!({ "tokens_end": end }))
+            }
             "/oauth" => {
                 // Codes and refresh tokens of a revoked key are refused with it.
                 if self.is_revoked().await? {
@@ -155,6 +171,16 @@ impl DurableObject for KeyGuard {
 impl KeyGuard {
     /// The key's OAuth state; one that does not decode fails the call
     /// (fail closed: no code, refresh or family-bound token is accepted).
+    /// When the key's access tokens end (ms), if a rotation set it.
+    async fn tokens_end(&self) -> Result<Option<u64>> {
+        if let Some(known) = self.ended.get() {
+            return Ok(known);
+        }
+        let stored = self.state.storage().get::<u64>(TOKENS_END).await?;
+        self.ended.set(Some(stored));
+        Ok(stored)
+    }
+
     async fn load_oauth(&self) -> Result<OAuthState> {
         if let Some(state) = self.oauth.borrow().as_ref() {
             return Ok(state.clone());

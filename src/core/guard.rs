@@ -40,6 +40,10 @@ pub struct Ask {
     /// which the guard refuses once it revoked it (reuse, a replayed code).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub family: Option<FamilyId>,
+    /// Set for an OAuth access token: refused once the key's tokens ended
+    /// (the key was rotated: its tokens end when it does).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub token: bool,
 }
 
 /// What the guard answers.
@@ -64,6 +68,9 @@ pub enum Answer {
     Revoked,
     /// The access token's refresh family was revoked (the key was not).
     FamilyRevoked,
+    /// The access token's key was rotated and its grace is over: the key's
+    /// tokens ended with it.
+    TokenEnded,
     /// The edge had denied the request; it was counted, not metered.
     Counted,
 }
@@ -97,7 +104,7 @@ impl Ask {
 
 impl From<Quota> for Ask {
     fn from(q: Quota) -> Self {
-        Self { rate_per_minute: q.rate_per_minute.get(), burst: q.burst.get(), denied: None, source: None, origin: None, key_id: None, introspection: false, family: None }
+        Self { rate_per_minute: q.rate_per_minute.get(), burst: q.burst.get(), denied: None, source: None, origin: None, key_id: None, introspection: false, family: None, token: false }
     }
 }
 
@@ -108,18 +115,32 @@ impl Answer {
             Answer::Admit { .. } => Class::Allowed,
             Answer::Limit { .. } => Class::RateLimited,
             Answer::Revoked | Answer::FamilyRevoked => Class::Revoked,
+            Answer::TokenEnded => Class::Expired,
             Answer::Counted => Class::Rejected,
         }
     }
 }
 
+/// What the guard knows about an access token's standing (default: nothing
+/// against it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TokenStanding {
+    /// Its refresh family was revoked.
+    pub family_revoked: bool,
+    /// Its key's tokens ended (a rotation's grace is over).
+    pub ended: bool,
+}
+
 /// The guard's whole decision: revocation first (the key's, then the
-/// token's family's), then what the edge already decided, then GCRA.
-/// Returns the answer, how to count the request, and, when admitted, the
-/// state to keep.
-pub fn decide(revoked: bool, family_revoked: bool, denied: Option<Class>, quota: &Quota, tat: Option<u64>, now_us: u64) -> (Answer, Class, Option<u64>) {
-    if family_revoked && !revoked {
+/// token's family's, then the end of the key's tokens), then what the
+/// edge already decided, then GCRA. Returns the answer, how to count the
+/// request, and, when admitted, the state to keep.
+pub fn decide(revoked: bool, token: TokenStanding, denied: Option<Class>, quota: &Quota, tat: Option<u64>, now_us: u64) -> (Answer, Class, Option<u64>) {
+    if !revoked && token.family_revoked {
         return (Answer::FamilyRevoked, Class::Revoked, None);
+    }
+    if !revoked && token.ended {
+        return (Answer::TokenEnded, Class::Expired, None);
     }
     let (answer, tat) = meter(revoked, denied.is_some(), quota, tat, now_us);
     (answer, denied.filter(|_| answer == Answer::Counted).unwrap_or(answer.class()), tat)
@@ -150,23 +171,26 @@ mod tests {
     #[test]
     fn revocation_wins_over_everything() {
         let q = Quota::new(60, 1).unwrap();
-        assert_eq!(decide(true, false, None, &q, None, 0), (Answer::Revoked, Class::Revoked, None));
-        assert_eq!(decide(true, false, Some(Class::ScopeDenied), &q, None, 0), (Answer::Revoked, Class::Revoked, None));
-        let (first, class, tat) = decide(false, false, None, &q, None, 0);
+        assert_eq!(decide(true, TokenStanding::default(), None, &q, None, 0), (Answer::Revoked, Class::Revoked, None));
+        assert_eq!(decide(true, TokenStanding::default(), Some(Class::ScopeDenied), &q, None, 0), (Answer::Revoked, Class::Revoked, None));
+        let (first, class, tat) = decide(false, TokenStanding::default(), None, &q, None, 0);
         assert_eq!((first, class), (Answer::Admit { remaining: 0, reset_after_us: 1_000_000 }, Class::Allowed));
-        assert_eq!(decide(false, false, None, &q, tat, 0).0, Answer::Limit { retry_after_us: 1_000_000, reset_after_us: 1_000_000 });
-        assert_eq!(decide(false, false, None, &q, tat, 0).1, Class::RateLimited);
-        assert_eq!(decide(false, false, None, &q, tat, 0).2, None, "a refusal does not change the state");
-        assert_eq!(decide(false, true, None, &q, None, 0), (Answer::FamilyRevoked, Class::Revoked, None));
-        assert_eq!(decide(true, true, None, &q, None, 0).0, Answer::Revoked, "the key's revocation comes first");
+        assert_eq!(decide(false, TokenStanding::default(), None, &q, tat, 0).0, Answer::Limit { retry_after_us: 1_000_000, reset_after_us: 1_000_000 });
+        assert_eq!(decide(false, TokenStanding::default(), None, &q, tat, 0).1, Class::RateLimited);
+        assert_eq!(decide(false, TokenStanding::default(), None, &q, tat, 0).2, None, "a refusal does not change the state");
+        let family = TokenStanding { family_revoked: true, ended: false };
+        let ended = TokenStanding { family_revoked: false, ended: true };
+        assert_eq!(decide(false, family, None, &q, None, 0), (Answer::FamilyRevoked, Class::Revoked, None));
+        assert_eq!(decide(false, ended, None, &q, None, 0), (Answer::TokenEnded, Class::Expired, None));
+        assert_eq!(decide(true, family, None, &q, None, 0).0, Answer::Revoked, "the key's revocation comes first");
     }
 
     #[test]
     fn denials_are_counted_without_metering() {
         let q = Quota::new(60, 1).unwrap();
-        assert_eq!(decide(false, false, Some(Class::ScopeDenied), &q, None, 0), (Answer::Counted, Class::ScopeDenied, None));
+        assert_eq!(decide(false, TokenStanding::default(), Some(Class::ScopeDenied), &q, None, 0), (Answer::Counted, Class::ScopeDenied, None));
         // The burst of one is still there for a real request.
-        assert_eq!(decide(false, false, None, &q, None, 0).1, Class::Allowed);
+        assert_eq!(decide(false, TokenStanding::default(), None, &q, None, 0).1, Class::Allowed);
     }
 
     #[test]

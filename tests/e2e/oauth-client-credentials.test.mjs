@@ -285,6 +285,27 @@ describe("OAuth through the management API, the CLI and discovery", { timeout: 2
     assert.match(bad.stderr, /https:\/\//);
   });
 
+  test("rotating a key ends its access tokens when the old key ends", async () => {
+    const api = apiClient(edge, root);
+    const minted = await api("POST", "/keys", { body: { label: "Entra", scopes: ["users:read"], auth_modes: ["client_credentials"] } });
+    assert.equal(minted.status, 201, minted.text);
+    const { key_id: keyId, key } = minted.json();
+    const token = (await tokenRequest(edge, { body: "grant_type=client_credentials", headers: { authorization: basic(keyId, key) } })).json().access_token;
+    assert.equal((await scim(edge, token)).status, 200);
+    const graceful = await api("POST", `/keys/${keyId}/rotate`, { body: { grace: "1h" } });
+    assert.equal(graceful.status, 201, graceful.text);
+    assert.equal((await scim(edge, token)).status, 200, "within the grace the old key's tokens work");
+    // A second rotation of the old key is refused only once it ended; end it now through a new rotation of the successor's predecessor.
+    const successor = graceful.json();
+    const token2 = (await tokenRequest(edge, { body: "grant_type=client_credentials", headers: { authorization: basic(successor.key_id, successor.key) } })).json().access_token;
+    const ended = await api("POST", `/keys/${successor.key_id}/rotate`, { body: { grace: "0s" } });
+    assert.equal(ended.status, 201, ended.text);
+    const res = await scim(edge, token2);
+    assert.equal(res.status, 401);
+    assert.equal((await edge.auditFor(res.headers["x-request-id"])).reason, "token_key_rotated");
+    assert.equal((await scim(edge, token)).status, 200, "the first key's own grace still runs");
+  });
+
   test("the API refuses bad OAuth fields by name", async () => {
     const api = apiClient(edge, root);
     const res = await api("POST", "/keys", { body: { label: "x", scopes: ["*"], auth_modes: [], redirect_uris: ["https://a.example/#f"], pkce_required: "yes" } });

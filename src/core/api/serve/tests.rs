@@ -20,6 +20,8 @@ const T0: UnixMillis = UnixMillis(1_800_000_000_000);
 struct World {
     kv: BTreeMap<String, (String, Option<Value>)>,
     revoked: HashMap<String, bool>,
+    /// When each key's OAuth tokens end (its guard's `/tokens-end`).
+    tokens_end: HashMap<String, u64>,
     /// The records writers' copies: key id → record (None: incomplete), deleted.
     copies: HashMap<String, (Option<String>, bool)>,
     idem: HashMap<String, Stored>,
@@ -38,6 +40,7 @@ impl World {
         World {
             kv: BTreeMap::new(),
             revoked: HashMap::new(),
+            tokens_end: HashMap::new(),
             copies: HashMap::new(),
             idem: HashMap::new(),
             asked: Vec::new(),
@@ -104,6 +107,10 @@ impl World {
             }
             "/revoked" => json!({ "revoked": self.revoked.get(name).copied().unwrap_or(false) }).to_string(),
             "/status" => json!({ "revoked": false, "usage": { "last_used": "2027-01-01T00:00:00Z" } }).to_string(),
+            "/tokens-end" => {
+                self.tokens_end.insert(name.into(), serde_json::from_str::<Value>(body).unwrap()["at"].as_u64().unwrap());
+                "{}".into()
+            }
             "/record" => {
                 let held = self.copies.get(name).map_or_else(Held::default, |(record, deleted)| Held { held: true, record: record.clone(), deleted: *deleted });
                 serde_json::to_string(&held).unwrap()
@@ -430,6 +437,9 @@ fn delete_refuses_active_keys_and_rotation_mints_first() {
     let shortened = w.steps.iter().position(|s| matches!(s, Io::Guard(n, "/write", _) if *n == id)).unwrap();
     assert!(record_put < shortened, "the successor exists before the old key is cut short");
     assert_eq!(rotated["previous_expires_at"], T0.plus(std::time::Duration::from_secs(3600)).to_rfc3339());
+    let ended = w.steps.iter().position(|s| matches!(s, Io::Guard(n, "/tokens-end", _) if *n == id)).unwrap();
+    assert!(shortened < ended, "the old key's tokens end when it does");
+    assert_eq!(w.tokens_end.get(&id).copied(), Some(T0.plus(std::time::Duration::from_secs(3600)).0));
     assert_eq!(w.root("POST", &format!("/keys/{id}/revoke"), Value::Null).1["status"], "revoked");
     assert_eq!(w.root("POST", &format!("/keys/{id}/rotate"), Value::Null).1["type"], "key_not_active");
     assert_eq!(w.root("DELETE", &format!("/keys/{id}"), Value::Null).0, 204);

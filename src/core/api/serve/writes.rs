@@ -81,6 +81,8 @@ pub fn rotate(cx: &Cx<'_>, io: &mut Replay, facts: &mut Facts) -> Result<Reply, 
     keys::mint_and_answer(cx, io, &attempt, &record, |io| {
         let (after, _) = through_guard(io, cx.req.id, &v, Op::ExpireBy { at: until })?.ok_or(Kind::NotFound)?;
         let previous = after.as_deref().and_then(|r| KeyRecord::decode(r.as_bytes()).ok()).and_then(|r| r.expires_at).unwrap_or(until);
+        // The old key's OAuth access tokens end with it, whatever their own expiry.
+        io.guard::<serde_json::Value>(cx.req.id, "/tokens-end", serde_json::json!({ "at": previous.0 }).to_string())?;
         let mut answer = view::minted(&attempt.key_id, key.expose(), &record, now);
         answer["rotated_from"] = cx.req.id.into();
         answer["previous_expires_at"] = previous.to_rfc3339_exact().into();
