@@ -47,7 +47,6 @@ pub async fn token(req: &mut Request, env: &Env, config: &Config, facts: &mut Re
         Err(e) => return Err(refuse(env, config, facts, e).await),
     };
     let client = request.client;
-    facts.key_id = Some(client.client_id.as_str().to_owned());
     facts.credential = Some(match request.grant {
         GrantRequest::ClientCredentials { .. } => CredentialKind::Key,
         GrantRequest::AuthorizationCode { .. } => CredentialKind::AuthorizationCode,
@@ -57,6 +56,10 @@ pub async fn token(req: &mut Request, env: &Env, config: &Config, facts: &mut Re
         Some(record) => record,
         None => return Err(refuse(env, config, facts, client.failure(ClientProblem::Key(KeyRejection::Unknown))).await),
     };
+    // The key the secret is (its record was found by the secret's hash),
+    // named as a key is on SCIM routes, whatever client id was claimed.
+    facts.key_id = Some(record.key_id.as_str().to_owned());
+    facts.tenant = record.tenant.clone();
     let ctx = Context { now, client_ip: facts.client_ip.as_deref().and_then(|ip| ip.parse().ok()), resource_types: &[] };
     if let Err(e) = client_auth::check(&record, &client, &ctx) {
         if !e.is_failed_authentication() {
@@ -65,7 +68,6 @@ pub async fn token(req: &mut Request, env: &Env, config: &Config, facts: &mut Re
         }
         return Err(refuse(env, config, facts, e).await);
     }
-    facts.tenant = record.tenant.clone();
 
     // Each grant's own checks first (nothing consumed), then the key's
     // rate, then what changes the guard's state (a code redeemed, a
