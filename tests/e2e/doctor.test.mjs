@@ -190,6 +190,46 @@ describe("connection doctor", { timeout: 180_000, skip: inCi ? false : noBrowser
     assert.match(notAllowed.at(-1).text, /FAIL.*Test token.*may not use the client credentials grant.*client_credentials/s);
   });
 
+  test("the OAuth authorization page: the pasted key is posted with the IdP's request, and the browser lands at the redirect URI with a code", async () => {
+    const redirect = "https://acme.okta.example/oauth/callback";
+    const { key, keyId } = await mintKey(edge, pepper, { scopes: "users:read", edit: (r) => ({ ...r, auth_modes: ["authorization_code"], redirect_uris: [redirect] }) });
+    // A page of its own: the IdP's host does not resolve here, so the browser ends on its error page.
+    const tab = await browser.newPage();
+    try {
+      const params = new URLSearchParams({ response_type: "code", client_id: keyId, redirect_uri: redirect, state: "from-the-idp" });
+      await tab.goto(`${edge.url}/oauth/authorize?${params}`);
+      assert.equal(await tab.textContent("#client-id"), keyId);
+      assert.equal(await tab.textContent("#redirect-to"), "acme.okta.example");
+      assert.equal(await tab.getAttribute("#key", "type"), "password");
+      await tab.fill("#key", key);
+      // The browser's attempt to go to the IdP (the 303, which the page's CSP lets through to
+      // https) shows where it was sent.
+      const [sentBack] = await Promise.all([
+        tab.waitForEvent("requestfailed", (r) => r.url().startsWith(redirect)),
+        tab.waitForEvent("framenavigated", (f) => f === tab.mainFrame() && f.url().startsWith("chrome-error:")),
+        tab.click("#approve"),
+      ]);
+      const landed = new URL(sentBack.url());
+      assert.equal(`${landed.origin}${landed.pathname}`, redirect);
+      assert.equal(landed.searchParams.get("state"), "from-the-idp");
+      const code = landed.searchParams.get("code");
+      assert.match(code, /^pvc_/);
+      leaks.secret("authorization code", code);
+    } finally {
+      await tab.close();
+    }
+    // A request the edge cannot trust stays on the edge's own error page.
+    const other = await browser.newPage();
+    try {
+      await other.goto(`${edge.url}/oauth/authorize?${new URLSearchParams({ response_type: "code", client_id: keyId, redirect_uri: "https://evil.example/cb" })}`);
+      await other.fill("#key", key);
+      await Promise.all([other.waitForURL(`${edge.url}/oauth/approve**`), other.click("#approve")]);
+      assert.match(await other.textContent("body"), /redirect URI is not registered on this key/);
+    } finally {
+      await other.close();
+    }
+  });
+
   test("with DOCTOR=off the route is gone (404) and the page says the doctor is off", async () => {
     const off = await startEdge({ originUrl: origin.url, originAuthorization: `Bearer ${token}`, pepper, assets: true, vars: { DOCTOR: "off" } });
     try {
