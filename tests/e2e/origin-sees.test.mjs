@@ -305,6 +305,11 @@ describe("the connection doctor's check", () => {
 
   test("it is counted as introspected, raises new_source, and reveals no label", async () => {
     const { key, keyId } = await mintKey(edge, pepper, { label: "Okta production (secret project)" });
+    // A key never used has no guard, and a check does not create one (see check.rs): the IdP's
+    // first request does, and writes the first use into the key's summary.
+    const used = await edge.mf.dispatchFetch(`https://edge.example/scim/v2/Users`, { headers: { authorization: `Bearer ${key}`, "cf-connecting-ip": "192.0.2.10" } });
+    assert.equal(used.status, 200);
+    for (let i = 0; i < 100 && !(await edge.kv.getWithMetadata(`id:${keyId}`)).metadata?.u; i++) await new Promise((done) => setTimeout(done, 100));
     const first = await check(key, "192.0.2.10");
     const info = await first.json();
     assert.equal(first.status, 200);
