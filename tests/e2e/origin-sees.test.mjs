@@ -10,7 +10,7 @@ import { test, describe, before, beforeEach, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import path from "node:path";
-import { startEdge, startRecordingOrigin, startScimOrigin, mintKey, raw, rawBytes, randomSecret, recordingEdgeFixture, ROOT, SIGNING_SECRET } from "./harness.mjs";
+import { startEdge, startRecordingOrigin, startScimOrigin, mintKey, raw, rawBytes, randomSecret, recordingEdgeFixture, ROOT, SIGNING_SECRET, clearOfWindowEdge } from "./harness.mjs";
 import { startClientAddressProxy } from "../../scripts/client-address-proxy.mjs";
 
 const SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error";
@@ -348,6 +348,7 @@ describe("keyless public discovery", () => {
     try {
       const { key } = await mintKey(edge, pepper);
       const statuses = [];
+      await clearOfWindowEdge();
       for (let i = 0; i < 5; i++) statuses.push((await raw(`${edge.base}/ServiceProviderConfig`)).status);
       assert.deepEqual(statuses.slice(0, 3), [200, 200, 200]);
       const over = await raw(`${edge.base}/ServiceProviderConfig`);
