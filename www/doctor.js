@@ -118,7 +118,7 @@ async function run(raw, idpId) {
   const baseUrl = withFlag(scimBase, idp);
   if (!info.valid) {
     const why = {
-      unknown: ["This server has no such key.", "Check that the identity provider points at this server (not a staging one), or ask the service provider for a key for this environment."],
+      unknown: ["This server has no such key.", "A key minted less than a minute ago may not be usable everywhere yet: try again a minute later. Otherwise check that the identity provider points at this server (not a staging one), or ask the service provider for a key for this environment."],
       revoked: ["The key was revoked.", "Ask the service provider for a new key."],
       expired: ["The key has expired.", "Ask the service provider to rotate the key, then paste the new one."],
       not_yet_valid: ["The key is not valid yet.", "Wait until its start time, or ask the service provider."],

@@ -26,11 +26,14 @@ impl Reply {
     }
 }
 
-/// The client every command uses: 30 s per exchange, statuses as answers.
+/// The client every command uses: 30 s per exchange, statuses as answers,
+/// and a new connection for each exchange: a kept-alive one the edge closed
+/// meanwhile fails with a reset, and a POST cannot safely be sent again.
 pub fn agent() -> Agent {
     Agent::new_with_config(
         Agent::config_builder()
             .timeout_global(Some(Duration::from_secs(30)))
+            .max_idle_connections(0)
             .http_status_as_error(false)
             .max_redirects(0)
             .user_agent(concat!("provgate-cli/", env!("CARGO_PKG_VERSION")))

@@ -227,7 +227,8 @@ impl From<CredentialError> for Outcome {
 }
 
 const INVALID_KEY_DETAIL: &str = "The provisioning key is not valid: it is unknown, revoked, expired or not yet valid. \
-Ask the service provider for a new key and update it in your identity provider.";
+A key minted less than a minute ago may not be usable everywhere yet: try again a minute later. \
+Otherwise ask the service provider for a new key and update it in your identity provider.";
 
 impl Outcome {
     /// Allow or deny, for the audit log.

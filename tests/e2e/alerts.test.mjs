@@ -6,7 +6,7 @@
 // changes neither the SCIM answers nor their latency.
 import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startEdge, startRecordingOrigin, startWebhook, mintKey, raw, randomSecret, apiClient } from "./harness.mjs";
+import { startEdge, startRecordingOrigin, startWebhook, mintKey, raw, randomSecret, apiClient, clearOfWindowEdge } from "./harness.mjs";
 
 // These edges play clients from other addresses over plain HTTP (loopback in fact).
 const REMOTE = { REQUIRE_HTTPS: "false" };
@@ -79,6 +79,7 @@ describe("alerts reach the webhook, one per key or address and kind per window",
   test("an address over the failed-attempt limit: one alert per address", async () => {
     const bad = (ip) => raw(`${edge.base}/Users`, { headers: { authorization: "Bearer pvk_not_a_key", "cf-connecting-ip": ip } });
     const statuses = [];
+    await clearOfWindowEdge();
     for (let i = 0; i < 6; i++) statuses.push((await bad("203.0.113.7")).status);
     for (let i = 0; i < 4; i++) statuses.push((await bad("203.0.113.8")).status);
     assert.deepEqual(statuses, [401, 401, 401, 429, 429, 429, 401, 401, 401, 429]);
@@ -168,7 +169,10 @@ describe("a webhook that is down or never answers changes nothing for SCIM", () 
     };
     try {
       const runs = {};
-      for (const [name, edge] of Object.entries(edges)) runs[name] = await traffic(edge);
+      for (const [name, edge] of Object.entries(edges)) {
+        await clearOfWindowEdge(15_000);
+        runs[name] = await traffic(edge);
+      }
       const statuses = (name) => runs[name].map((r) => r.status);
       assert.deepEqual(statuses("none"), [200, 200, 200, 200, 200, 200, 200, 200, 401, 401, 429, 401, 401, 429, 401, 401, 429]);
       assert.deepEqual(statuses("down"), statuses("none"));

@@ -324,6 +324,16 @@ export function apiClient(edge, token) {
   };
 }
 
+/**
+ * Waits, if need be, until `marginMs` remain in the current window of the
+ * local rate-limiting bindings: miniflare counts in fixed windows aligned to
+ * the clock, so a sequence that counts up to a limit must not straddle two.
+ */
+export async function clearOfWindowEdge(marginMs = 5_000, periodMs = 60_000) {
+  const left = periodMs - (Date.now() % periodMs);
+  if (left < marginMs) await new Promise((done) => setTimeout(done, left + 50));
+}
+
 /** A request with full control of headers (node:http, not fetch). */
 export function raw(url, { method = "GET", headers = {}, body } = {}) {
   leaks.query(url.split("#")[0].split("?").slice(1).join("?"));

@@ -10,7 +10,7 @@ import { test, describe, before, beforeEach, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import path from "node:path";
-import { startEdge, startRecordingOrigin, startScimOrigin, mintKey, raw, rawBytes, randomSecret, recordingEdgeFixture, ROOT, SIGNING_SECRET } from "./harness.mjs";
+import { startEdge, startRecordingOrigin, startScimOrigin, mintKey, raw, rawBytes, randomSecret, recordingEdgeFixture, ROOT, SIGNING_SECRET, clearOfWindowEdge } from "./harness.mjs";
 import { startClientAddressProxy } from "../../scripts/client-address-proxy.mjs";
 
 const SCIM_ERROR = "urn:ietf:params:scim:api:messages:2.0:Error";
@@ -305,6 +305,11 @@ describe("the connection doctor's check", () => {
 
   test("it is counted as introspected, raises new_source, and reveals no label", async () => {
     const { key, keyId } = await mintKey(edge, pepper, { label: "Okta production (secret project)" });
+    // A key never used has no guard, and a check does not create one (see check.rs): the IdP's
+    // first request does, and writes the first use into the key's summary.
+    const used = await edge.mf.dispatchFetch(`https://edge.example/scim/v2/Users`, { headers: { authorization: `Bearer ${key}`, "cf-connecting-ip": "192.0.2.10" } });
+    assert.equal(used.status, 200);
+    for (let i = 0; i < 100 && !(await edge.kv.getWithMetadata(`id:${keyId}`)).metadata?.u; i++) await new Promise((done) => setTimeout(done, 100));
     const first = await check(key, "192.0.2.10");
     const info = await first.json();
     assert.equal(first.status, 200);
@@ -343,6 +348,7 @@ describe("keyless public discovery", () => {
     try {
       const { key } = await mintKey(edge, pepper);
       const statuses = [];
+      await clearOfWindowEdge();
       for (let i = 0; i < 5; i++) statuses.push((await raw(`${edge.base}/ServiceProviderConfig`)).status);
       assert.deepEqual(statuses.slice(0, 3), [200, 200, 200]);
       const over = await raw(`${edge.base}/ServiceProviderConfig`);
