@@ -13,7 +13,7 @@
 //! the last use.
 
 use super::deadline;
-use crate::core::guard::{decide, Answer, Ask, Reply, TokenStanding};
+use crate::core::guard::{decide, Answer, Ask, Reply, TokenStanding, TokensEnd};
 use crate::core::oauth::guard_ops::{apply, StateAsk, StateReply};
 use crate::core::oauth::state::OAuthState;
 use crate::core::usage::Usage;
@@ -57,7 +57,7 @@ pub struct KeyGuard {
     /// from durable storage on first need.
     oauth: RefCell<Option<OAuthState>>,
     /// When the key's access tokens end (`None`: not read yet).
-    ended: Cell<Option<Option<u64>>>,
+    ended: Cell<Option<Option<TokensEnd>>>,
 }
 
 const TOLD: &str = "told";
@@ -97,7 +97,10 @@ impl DurableObject for KeyGuard {
                         Some(family) => !self.load_oauth().await?.admits(family),
                         None => false,
                     },
-                    ended: ask.token && self.tokens_end().await?.is_some_and(|end| asked_at >= end),
+                    ended: match ask.token_issued_at {
+                        Some(issued_at) => self.tokens_end().await?.is_some_and(|end| end.ends(issued_at, asked_at)),
+                        None => false,
+                    },
                 };
                 self.load_usage().await;
                 // No await between reading and writing the GCRA state: the
@@ -132,12 +135,18 @@ impl DurableObject for KeyGuard {
             }
             "/revoked" => Response::from_json(&serde_json::json!({ "revoked": self.is_revoked().await? })),
             "/tokens-end" => {
-                // A rotation: the old key's access tokens end when it does (the earliest end told wins).
-                let at = serde_json::from_str::<serde_json::Value>(&req.text().await?)?["at"].as_u64().ok_or_else(|| worker::Error::RustError("no end".into()))?;
-                let end = self.tokens_end().await?.map_or(at, |known| known.min(at));
-                self.state.storage().put(TOKENS_END, end).await?;
-                self.ended.set(Some(Some(end)));
-                Response::from_json(&serde_json::json!({ "tokens_end": end }))
+                // The key's expiry after a rotation or a PATCH of `expires_at`: its access
+                // tokens end then too (`null`: the key no longer expires).
+                let at = serde_json::from_str::<serde_json::Value>(&req.text().await?)?["at"].as_u64();
+                let end = at.map(|at| TokensEnd { at, told: Date::now().as_millis() });
+                match &end {
+                    Some(end) => self.state.storage().put(TOKENS_END, end).await?,
+                    None => {
+                        self.state.storage().delete(TOKENS_END).await?;
+                    }
+                }
+                self.ended.set(Some(end));
+                Response::from_json(&serde_json::json!({ "tokens_end": at }))
             }
             "/oauth" => {
                 // Codes and refresh tokens of a revoked key are refused with it.
@@ -171,12 +180,12 @@ impl DurableObject for KeyGuard {
 impl KeyGuard {
     /// The key's OAuth state; one that does not decode fails the call
     /// (fail closed: no code, refresh or family-bound token is accepted).
-    /// When the key's access tokens end (ms), if a rotation set it.
-    async fn tokens_end(&self) -> Result<Option<u64>> {
+    /// When the key's access tokens end, if a rotation or a PATCH said so.
+    async fn tokens_end(&self) -> Result<Option<TokensEnd>> {
         if let Some(known) = self.ended.get() {
             return Ok(known);
         }
-        let stored = self.state.storage().get::<u64>(TOKENS_END).await?;
+        let stored = self.state.storage().get::<TokensEnd>(TOKENS_END).await?;
         self.ended.set(Some(stored));
         Ok(stored)
     }

@@ -40,10 +40,11 @@ pub struct Ask {
     /// which the guard refuses once it revoked it (reuse, a replayed code).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub family: Option<FamilyId>,
-    /// Set for an OAuth access token: refused once the key's tokens ended
-    /// (the key was rotated: its tokens end when it does).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub token: bool,
+    /// For an OAuth access token: when it was issued (seconds), so that the
+    /// guard refuses it once the key's tokens ended, if it was issued
+    /// before that end was set (a rotation, a shorter `expires_at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_issued_at: Option<u64>,
 }
 
 /// What the guard answers.
@@ -104,7 +105,7 @@ impl Ask {
 
 impl From<Quota> for Ask {
     fn from(q: Quota) -> Self {
-        Self { rate_per_minute: q.rate_per_minute.get(), burst: q.burst.get(), denied: None, source: None, origin: None, key_id: None, introspection: false, family: None, token: false }
+        Self { rate_per_minute: q.rate_per_minute.get(), burst: q.burst.get(), denied: None, source: None, origin: None, key_id: None, introspection: false, family: None, token_issued_at: None }
     }
 }
 
@@ -118,6 +119,24 @@ impl Answer {
             Answer::TokenEnded => Class::Expired,
             Answer::Counted => Class::Rejected,
         }
+    }
+}
+
+/// When a key's access tokens end, as its guard was told: `at` (ms), for
+/// tokens issued no later than `told` (ms). Tokens issued after the telling
+/// already expire by the key's new end (their expiry never passes the key's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokensEnd {
+    /// When they end.
+    pub at: u64,
+    /// When the guard was told.
+    pub told: u64,
+}
+
+impl TokensEnd {
+    /// Whether a token issued at `issued_at` (seconds) has ended at `now_ms`.
+    pub fn ends(&self, issued_at: u64, now_ms: u64) -> bool {
+        issued_at.saturating_mul(1000) <= self.told && now_ms >= self.at
     }
 }
 
@@ -183,6 +202,14 @@ mod tests {
         assert_eq!(decide(false, family, None, &q, None, 0), (Answer::FamilyRevoked, Class::Revoked, None));
         assert_eq!(decide(false, ended, None, &q, None, 0), (Answer::TokenEnded, Class::Expired, None));
         assert_eq!(decide(true, family, None, &q, None, 0).0, Answer::Revoked, "the key's revocation comes first");
+    }
+
+    #[test]
+    fn a_key_s_end_ends_the_tokens_issued_before_it_was_told() {
+        let end = TokensEnd { at: 10_000, told: 5_000 };
+        assert!(!end.ends(4, 9_999), "not yet");
+        assert!(end.ends(4, 10_000) && end.ends(5, 10_000), "issued before the telling, at the end");
+        assert!(!end.ends(6, 20_000), "issued after: its own expiry already respects the new end");
     }
 
     #[test]

@@ -49,9 +49,10 @@ pub enum TokenRejection {
     /// Issued with a refresh family the key's guard has since revoked
     /// (a refresh token reused, a code replayed).
     FamilyRevoked,
-    /// Issued for a key that was rotated since, whose grace is over: the
-    /// key's tokens end when it does.
-    KeyRotated,
+    /// Issued before its key's end was brought forward (a rotation, whose
+    /// grace is now over, or a shorter `expires_at`): a key's tokens end
+    /// when it does.
+    KeyEnded,
 }
 
 impl TokenRejection {
@@ -311,7 +312,7 @@ impl Outcome {
             Outcome::InvalidToken(TokenRejection::BadMac) => "token_bad_mac",
             Outcome::InvalidToken(TokenRejection::Expired) => "token_expired",
             Outcome::InvalidToken(TokenRejection::FamilyRevoked) => "token_family_revoked",
-            Outcome::InvalidToken(TokenRejection::KeyRotated) => "token_key_rotated",
+            Outcome::InvalidToken(TokenRejection::KeyEnded) => "token_key_ended",
             Outcome::BearerNotAllowed => "key_bearer_not_allowed",
             Outcome::TokenIssued => "token_issued",
             Outcome::MetadataServed => "oauth_metadata",
@@ -413,7 +414,7 @@ impl Outcome {
             Outcome::InvalidToken(TokenRejection::BadMac) => "a token altered, forged, or sealed by a TOKEN_SIGNING_SECRET no longer set (or none is set: OAuth is off)",
             Outcome::InvalidToken(TokenRejection::Expired) => "the IdP sent an expired access token: it should fetch a new one by itself",
             Outcome::InvalidToken(TokenRejection::FamilyRevoked) => "a token of a refresh family revoked after a reused refresh token or replayed code: the IdP must authorize again",
-            Outcome::InvalidToken(TokenRejection::KeyRotated) => "a token of a key rotated since, past its grace: the IdP must use the new key (new client secret)",
+            Outcome::InvalidToken(TokenRejection::KeyEnded) => "a token of a key that ended since it was issued (rotated past its grace, or a shorter expires_at): the IdP must use the new key",
             Outcome::BearerNotAllowed => "the key's auth_modes omit bearer: the IdP must use OAuth, or add bearer to the key's auth_modes",
             Outcome::Api(p) => match p.kind {
                 Kind::Unauthorized => "wrong, revoked or expired management token (or not the ROOT_TOKEN) on an API call",
@@ -589,7 +590,7 @@ mod tests {
             Outcome::OriginRejectedEdge { origin_status: 401 },
         ];
         all.extend([Malformed, BadChecksum, Unknown, Revoked, Expired, NotYetValid].map(Outcome::InvalidKey));
-        all.extend([TokenRejection::Malformed, TokenRejection::BadMac, TokenRejection::Expired, TokenRejection::FamilyRevoked, TokenRejection::KeyRotated].map(Outcome::InvalidToken));
+        all.extend([TokenRejection::Malformed, TokenRejection::BadMac, TokenRejection::Expired, TokenRejection::FamilyRevoked, TokenRejection::KeyEnded].map(Outcome::InvalidToken));
         all.push(Outcome::BearerNotAllowed);
         all
     }

@@ -137,7 +137,7 @@ async fn run(
         ask.source = facts.client_ip.as_deref().and_then(|ip| source(req, ip));
         if let Caller::Token(claims) = &caller {
             ask.family = claims.family;
-            ask.token = true;
+            ask.token_issued_at = Some(claims.issued_at);
         }
         let reply = guard::check(env, who.key_id().as_str(), &mut ask, config.binding_timeout_ms).await;
         if let (Ok(Reply { new_source: true, .. }), Some(source)) = (&reply, &ask.source) {
@@ -246,7 +246,7 @@ fn throttle_key(config: &Config, quota: gcra::Quota, reply: worker::Result<Reply
         Ok(Answer::Limit { retry_after_us, .. }) => Err(Outcome::RateLimited { retry_after: retry_after_seconds(retry_after_us) }),
         Ok(Answer::Revoked) => Err(Outcome::InvalidKey(KeyRejection::Revoked)),
         Ok(Answer::FamilyRevoked) => Err(Outcome::InvalidToken(TokenRejection::FamilyRevoked)),
-        Ok(Answer::TokenEnded) => Err(Outcome::InvalidToken(TokenRejection::KeyRotated)),
+        Ok(Answer::TokenEnded) => Err(Outcome::InvalidToken(TokenRejection::KeyEnded)),
         // Only asked for a denied request, which never gets here.
         Ok(Answer::Counted) => Err(Outcome::LimiterUnavailable),
         Err(_) if config.limiter_fails_open => Ok(Meter::Unmetered),

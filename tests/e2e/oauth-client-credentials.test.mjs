@@ -302,8 +302,26 @@ describe("OAuth through the management API, the CLI and discovery", { timeout: 2
     assert.equal(ended.status, 201, ended.text);
     const res = await scim(edge, token2);
     assert.equal(res.status, 401);
-    assert.equal((await edge.auditFor(res.headers["x-request-id"])).reason, "token_key_rotated");
+    assert.equal((await edge.auditFor(res.headers["x-request-id"])).reason, "token_key_ended");
     assert.equal((await scim(edge, token)).status, 200, "the first key's own grace still runs");
+  });
+
+  test("bringing a key's expires_at forward ends the tokens issued before; tokens issued after keep to it", async () => {
+    const api = apiClient(edge, root);
+    const { key_id: keyId, key } = (await api("POST", "/keys", { body: { label: "Entra", scopes: ["users:read"], auth_modes: ["client_credentials"] } })).json();
+    const fetchToken = async () => (await tokenRequest(edge, { body: "grant_type=client_credentials", headers: { authorization: basic(keyId, key) } })).json();
+    const before = (await fetchToken()).access_token;
+    const soon = new Date(Math.ceil(Date.now() / 1000) * 1000 + 2000);
+    const patched = await api("PATCH", `/keys/${keyId}`, { body: { expires_at: soon.toISOString().replace(/\.\d+Z$/, "Z") } });
+    assert.equal(patched.status, 200, patched.text);
+    assert.equal((await scim(edge, before)).status, 200, "until the new end");
+    const after = await fetchToken();
+    assert.ok(after.expires_in <= 3, `a new token never outlives the key (${after.expires_in} s)`);
+    await sleep(Math.max(0, soon.getTime() - Date.now() + 100));
+    const ended = await scim(edge, before);
+    assert.equal(ended.status, 401);
+    assert.equal((await edge.auditFor(ended.headers["x-request-id"])).reason, "token_key_ended");
+    assert.equal((await edge.auditFor((await scim(edge, after.access_token)).headers["x-request-id"])).reason, "token_expired");
   });
 
   test("the API refuses bad OAuth fields by name", async () => {

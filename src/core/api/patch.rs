@@ -66,6 +66,11 @@ pub fn parse(body: &[u8]) -> Result<Patch, Problem> {
 }
 
 impl Patch {
+    /// Whether the patch changes `field`.
+    pub fn names(&self, field: &str) -> bool {
+        self.0.contains_key(field)
+    }
+
     /// The patch as JSON (what the edge hands the key's guard).
     pub fn to_json(&self) -> String {
         Value::Object(self.0.clone()).to_string()

@@ -108,7 +108,10 @@ impl World {
             "/revoked" => json!({ "revoked": self.revoked.get(name).copied().unwrap_or(false) }).to_string(),
             "/status" => json!({ "revoked": false, "usage": { "last_used": "2027-01-01T00:00:00Z" } }).to_string(),
             "/tokens-end" => {
-                self.tokens_end.insert(name.into(), serde_json::from_str::<Value>(body).unwrap()["at"].as_u64().unwrap());
+                match serde_json::from_str::<Value>(body).unwrap()["at"].as_u64() {
+                    Some(at) => self.tokens_end.insert(name.into(), at),
+                    None => self.tokens_end.remove(name),
+                };
                 "{}".into()
             }
             "/record" => {
@@ -483,4 +486,18 @@ proptest::proptest! {
         let (status, answer, _, _) = w.call(method, path, ROOT, body, &[]);
         proptest::prop_assert!([200, 201, 204, 400, 403, 404, 405, 409, 412, 413, 415, 422].contains(&status), "{method} {path}: {status} {answer}");
     }
+}
+
+#[test]
+fn a_new_expires_at_tells_the_guard_when_the_key_s_tokens_end() {
+    let mut w = World::new();
+    let id = w.mint(key_body())["key_id"].as_str().unwrap().to_owned();
+    w.steps.clear();
+    assert_eq!(w.root("PATCH", &format!("/keys/{id}"), json!({ "label": "relabelled" })).0, 200);
+    assert!(!w.steps.iter().any(|s| matches!(s, Io::Guard(_, "/tokens-end", _))), "only a change of expires_at is told");
+    assert_eq!(w.root("PATCH", &format!("/keys/{id}"), json!({ "expires_at": "2027-06-01T00:00:00Z" })).0, 200);
+    let told = UnixMillis::parse_rfc3339("2027-06-01T00:00:00Z").unwrap().0;
+    assert_eq!(w.tokens_end.get(&id).copied(), Some(told));
+    assert_eq!(w.root("PATCH", &format!("/keys/{id}"), json!({ "expires_at": null })).0, 200);
+    assert_eq!(w.tokens_end.get(&id), None, "a key that no longer expires: its tokens keep their own expiry");
 }

@@ -10,6 +10,7 @@ use crate::core::api::{mint, patch, view, Kind, Problem};
 use crate::core::key::KeyId;
 use crate::core::record::KeyRecord;
 use crate::core::status::{self, KeyStatus};
+use crate::core::time::UnixMillis;
 use serde_json::Value;
 
 /// Sends `op` to the key's records writer: the record after it and the
@@ -39,7 +40,23 @@ fn changed(cx: &Cx<'_>, io: &mut Replay, facts: &mut Facts, op: Op) -> Result<Re
 
 pub fn update(cx: &Cx<'_>, io: &mut Replay, facts: &mut Facts) -> Result<Reply, Stop> {
     let patch = patch::parse(cx.req.body)?;
-    changed(cx, io, facts, Op::Patch { patch: patch.to_json(), if_match: cx.req.if_match.map(str::to_owned) })
+    if !patch.names("expires_at") {
+        return changed(cx, io, facts, Op::Patch { patch: patch.to_json(), if_match: cx.req.if_match.map(str::to_owned) });
+    }
+    let v = visible(cx, io, cx.req.id)?;
+    facts.tenant = v.tenant();
+    let (record, revoked) = through_guard(io, cx.req.id, &v, Op::Patch { patch: patch.to_json(), if_match: cx.req.if_match.map(str::to_owned) })?.ok_or(Kind::NotFound)?;
+    let expires_at = record.as_deref().and_then(|r| KeyRecord::decode(r.as_bytes()).ok()).and_then(|r| r.expires_at);
+    tokens_end(io, cx.req.id, expires_at)?;
+    let answer = view::key(cx.req.id, record.as_deref(), v.last_used(), revoked, cx.req.now);
+    Ok(Reply::json(200, &answer).tagged(&answer))
+}
+
+/// Tells the key's guard when the key's OAuth access tokens end: when the
+/// key does (`None`: never), whatever their own expiry, so that a key cut
+/// short by a rotation or a new `expires_at` takes its tokens with it.
+fn tokens_end(io: &mut Replay, key_id: &str, at: Option<UnixMillis>) -> Result<(), Stop> {
+    io.guard::<serde_json::Value>(key_id, "/tokens-end", serde_json::json!({ "at": at.map(|t| t.0) }).to_string()).map(|_| ())
 }
 
 pub fn revoke(cx: &Cx<'_>, io: &mut Replay, facts: &mut Facts) -> Result<Reply, Stop> {
@@ -81,8 +98,7 @@ pub fn rotate(cx: &Cx<'_>, io: &mut Replay, facts: &mut Facts) -> Result<Reply, 
     keys::mint_and_answer(cx, io, &attempt, &record, |io| {
         let (after, _) = through_guard(io, cx.req.id, &v, Op::ExpireBy { at: until })?.ok_or(Kind::NotFound)?;
         let previous = after.as_deref().and_then(|r| KeyRecord::decode(r.as_bytes()).ok()).and_then(|r| r.expires_at).unwrap_or(until);
-        // The old key's OAuth access tokens end with it, whatever their own expiry.
-        io.guard::<serde_json::Value>(cx.req.id, "/tokens-end", serde_json::json!({ "at": previous.0 }).to_string())?;
+        tokens_end(io, cx.req.id, Some(previous))?;
         let mut answer = view::minted(&attempt.key_id, key.expose(), &record, now);
         answer["rotated_from"] = cx.req.id.into();
         answer["previous_expires_at"] = previous.to_rfc3339_exact().into();
