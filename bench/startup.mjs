@@ -1,15 +1,22 @@
 // Time from a fresh isolate (a new workerd via miniflare) to the first
 // verified, forwarded response, and what the next requests on that isolate
 // cost: provgate (with its record cache, and with RECORD_CACHE_TTL_SECONDS=0)
-// against the JavaScript peer. Bounded: `rounds` starts of each, `warm`
+// against the JavaScript peer, without and with one Durable Object call. Bounded: `rounds` starts of each, `warm`
 // sequential requests after the first.
 //
-//   node bench/startup.mjs [rounds=5] [warm=20]
+// Further arguments add other builds of the edge (directories, e.g. an
+// earlier commit's build/), started the same way, interleaved.
+//
+//   node bench/startup.mjs [rounds=5] [warm=20] [build-dir ...]
 import { trivialOrigin } from "./trivial-origin.mjs";
 import { startJsWorker } from "./js-worker.mjs";
 import { startEdge, mintKey, raw, randomSecret } from "../tests/e2e/harness.mjs";
 
-const [rounds = 5, warm = 20] = process.argv.slice(2).map(Number);
+import path from "node:path";
+import { ROOT } from "../tests/e2e/harness.mjs";
+
+const [rounds = 5, warm = 20] = process.argv.slice(2, 4).map(Number);
+const otherBuilds = process.argv.slice(4).map((dir) => path.resolve(dir));
 const pepper = randomSecret();
 const origin = await trivialOrigin();
 const originUrl = origin.url;
@@ -32,17 +39,21 @@ async function measure(start) {
   return { ready, first: times[0], warm: median(times.slice(1)) };
 }
 
-async function provgate(vars = {}) {
-  const edge = await startEdge({ originUrl, pepper, captureLogs: false, vars });
+async function provgate(vars = {}, buildDir) {
+  const edge = await startEdge({ originUrl, pepper, captureLogs: false, vars, ...(buildDir ? { buildDir } : {}) });
   for (const [k, v] of kv) await edge.kv.put(k, v);
   return edge;
 }
 
+// The peers' audit lines are dropped rather than printed (provgate's: captureLogs false).
+const quiet = { handleStructuredLogs: () => {} };
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const contenders = {
   provgate: () => provgate(),
   "provgate, cache off": () => provgate({ RECORD_CACHE_TTL_SECONDS: "0" }),
-  "JS peer": () => startJsWorker("js-verifier.js", { originUrl, token: "x", pepper, kv }),
+  "JS peer": () => startJsWorker("js-verifier.js", { originUrl, token: "x", pepper, kv, miniflare: quiet }),
+  "JS peer + DO call": () => startJsWorker("js-verifier-do.js", { originUrl, token: "x", pepper, kv, miniflare: quiet }),
+  ...Object.fromEntries(otherBuilds.map((dir) => [`provgate, ${path.relative(ROOT, dir)}`, () => provgate({}, dir)])),
 };
 const runs = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]));
 for (let i = 0; i < rounds; i++) for (const [name, start] of Object.entries(contenders)) runs[name].push(await measure(start));
@@ -50,8 +61,8 @@ for (let i = 0; i < rounds; i++) for (const [name, start] of Object.entries(cont
 console.log(`start-up, median of ${rounds}: workerd ready, the first verified request on the fresh isolate, then the median of ${warm} more`);
 const m = Object.fromEntries(Object.entries(runs).map(([name, xs]) => [name, { ready: median(xs.map((x) => x.ready)), first: median(xs.map((x) => x.first)), warm: median(xs.map((x) => x.warm)) }]));
 for (const [name, x] of Object.entries(m)) {
-  console.log(`  ${name.padEnd(20)} ready ${x.ready.toFixed(0)} ms, first response ${x.first.toFixed(1)} ms, next ${x.warm.toFixed(2)} ms`);
+  console.log(`  ${name.padEnd(20)} ${(x.first / m["JS peer"].first).toFixed(2)}× the JS peer's first response; ready ${x.ready.toFixed(0)} ms, first response ${x.first.toFixed(1)} ms, next ${x.warm.toFixed(2)} ms`);
 }
-console.log(`  first verified response: provgate ${(m.provgate.first / m["JS peer"].first).toFixed(2)}× the JavaScript peer`);
+console.log(`  first verified response: provgate ${(m.provgate.first / m["JS peer"].first).toFixed(2)}× the JavaScript peer, ${(m.provgate.first / m["JS peer + DO call"].first).toFixed(2)}× the peer with a DO call`);
 console.log(`  next requests: provgate ${(m.provgate.warm / m["JS peer"].warm).toFixed(2)}× the peer; with the record cache ${(m.provgate.warm / m["provgate, cache off"].warm).toFixed(2)}× the time without it`);
 await origin.stop();

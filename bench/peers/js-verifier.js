@@ -12,7 +12,9 @@ async function recordName(pepper, key) {
 const deny = (status) => new Response(JSON.stringify({ schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: String(status) }), { status, headers: { "content-type": "application/scim+json" } });
 
 export default {
-  async fetch(request, env) {
+  // `admit` (optional: the peer with a guard, js-verifier-do.js) is asked
+  // about every verified request before it is forwarded.
+  async fetch(request, env, ctx, admit) {
     const auth = request.headers.get("authorization") || "";
     const key = auth.replace(/^Bearer\s+/i, "");
     if (!/^pvk_[0-9A-Za-z]{49}$/.test(key)) return deny(401);
@@ -24,6 +26,7 @@ export default {
     const resource = url.pathname.replace(/^\/scim\/v2\//, "").split("/")[0].toLowerCase();
     const needed = `${resource}:${["GET", "HEAD"].includes(request.method) ? "read" : "write"}`;
     if (!record.scopes.includes("*") && !record.scopes.includes(needed)) return deny(403);
+    if (admit && !(await admit(record))) return deny(429);
     const headers = new Headers(request.headers);
     headers.set("authorization", env.ORIGIN_AUTHORIZATION);
     headers.set("x-provgate-key-id", record.key_id);
