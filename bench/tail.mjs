@@ -53,6 +53,12 @@ if (process.env.TAIL_JS_GUARD) {
   await other.kv.put(minted.name, JSON.stringify(minted.record));
   workers.push(["provgate, JS stand-in guard", other]);
 }
+// And without a guard at all (TAIL_UNGUARDED=1): what the call costs in all.
+if (process.env.TAIL_UNGUARDED) {
+  const other = await startEdge({ ...common, guard: false, vars: { ...extraVars, RATE_LIMIT_FAILURE_MODE: "open" } });
+  await other.kv.put(minted.name, JSON.stringify(minted.record));
+  workers.push(["provgate without its guard", other]);
+}
 const target = (w) => `${w.base}/Users?startIndex=1&count=2`;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 

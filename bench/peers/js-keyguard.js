@@ -9,7 +9,8 @@ export class KeyGuard {
   async fetch(request) {
     const ask = JSON.parse(await request.text());
     const now = Date.now() * 1000;
-    const interval = 60e6 / ask.rate_per_minute;
+    // Whole microseconds: the edge reads them as integers.
+    const interval = Math.ceil(60e6 / ask.rate_per_minute);
     const tat = Math.max(this.tat, now);
     if (tat - now > interval * (ask.burst - 1)) return Response.json({ answer: { verdict: "limit", retry_after_us: tat - now, reset_after_us: tat - now }, new_source: false });
     this.tat = tat + interval;
