@@ -1,7 +1,7 @@
 // The tail a per-key guard adds, side by side in one run: wrk against a
 // passthrough, the JavaScript verifier without and with one Durable Object
 // call per request (bench/peers), provgate (build/, plus any other build
-// directories given), at 1 and at 16 connections, trivial origin, rounds
+// directories given; `control:DIR` for another build of provgate-control), at 1 and at 16 connections, trivial origin, rounds
 // interleaved; the median of the rounds per Worker, and what each adds over
 // the passthrough. Prints the load average: the machine is shared.
 //
@@ -18,7 +18,8 @@ import { wrk } from "./wrk.mjs";
 import { ROOT, startEdge, mintKey, randomSecret } from "../tests/e2e/harness.mjs";
 
 const [seconds = 5, rounds = 3] = process.argv.slice(2, 4).map(Number);
-const otherBuilds = process.argv.slice(4).map((dir) => path.resolve(dir));
+// `control:DIR` pairs build/ with another build of provgate-control.
+const otherBuilds = process.argv.slice(4);
 const pepper = randomSecret();
 const token = randomSecret();
 const origin = await trivialOrigin();
@@ -35,14 +36,19 @@ const workers = [
   ["JS verifier + DO call", await startJsWorker("js-verifier-do.js", { originUrl: origin.url, token, pepper, kv, miniflare: discardLogs })],
   ["provgate", edge],
 ];
-for (const buildDir of otherBuilds) {
-  const other = await startEdge({ ...common, buildDir, vars: { ...quiet, ...extraVars } });
-  await other.kv.put(minted.name, JSON.stringify(minted.record));
-  workers.push([`provgate, ${path.relative(ROOT, buildDir)}`, other]);
+for (const arg of otherBuilds) {
+  const dir = path.resolve(arg.replace(/^control:/, ""));
+  const build = arg.startsWith("control:") ? { controlDir: dir } : { buildDir: dir };
+  const other = await startEdge({ ...common, ...build, vars: { ...quiet, ...extraVars } });
+  // Its own key, minted with every entry (the first edge's key's `id:` entry is not in its KV);
+  // TAIL_HANDWRITTEN=1: the first edge's key as a record alone, as written by hand.
+  if (process.env.TAIL_HANDWRITTEN) await other.kv.put(minted.name, JSON.stringify(minted.record));
+  else other.key = (await mintKey(other, pepper, { scopes: "*" })).key;
+  workers.push([`provgate, ${arg.startsWith("control:") ? "control " : ""}${path.relative(ROOT, dir)}`, other]);
 }
 for (const [name, vars] of Object.entries(JSON.parse(process.env.TAIL_VARIANTS ?? "{}"))) {
   const other = await startEdge({ ...common, vars: { ...quiet, ...vars } });
-  await other.kv.put(minted.name, JSON.stringify(minted.record));
+  other.key = (await mintKey(other, pepper, { scopes: "*" })).key;
   workers.push([`provgate, ${name}`, other]);
 }
 // provgate's edge with a JavaScript stand-in for its guard (TAIL_JS_GUARD=1):
@@ -51,23 +57,24 @@ if (process.env.TAIL_JS_GUARD) {
   const jsGuard = { name: "jsguard", scriptPath: path.join(ROOT, "bench/peers/js-keyguard.js"), modules: true, compatibilityDate: "2026-04-01", durableObjects: { KEY_GUARD: "KeyGuard" } };
   const other = await startEdge({ ...common, vars: { ...quiet, ...extraVars }, standIns: { bindings: { durableObjects: { KEY_GUARD: { className: "KeyGuard", scriptName: "jsguard" } } }, workers: [jsGuard] } });
   await other.kv.put(minted.name, JSON.stringify(minted.record));
+  other.key = (await mintKey(other, pepper, { scopes: "*" })).key;
   workers.push(["provgate, JS stand-in guard", other]);
 }
 // And without a guard at all (TAIL_UNGUARDED=1): what the call costs in all.
 if (process.env.TAIL_UNGUARDED) {
   const other = await startEdge({ ...common, guard: false, vars: { ...extraVars, RATE_LIMIT_FAILURE_MODE: "open" } });
-  await other.kv.put(minted.name, JSON.stringify(minted.record));
+  other.key = (await mintKey(other, pepper, { scopes: "*" })).key;
   workers.push(["provgate without its guard", other]);
 }
 const target = (w) => `${w.base}/Users?startIndex=1&count=2`;
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const load = [loadavg()[0]];
-for (const [, w] of workers) await wrk(target(w), minted.key, { seconds: 2, connections: 4 }); // warm-up, discarded
+for (const [, w] of workers) await wrk(target(w), w.key ?? minted.key, { seconds: 2, connections: 4 }); // warm-up, discarded
 const results = {};
 for (const connections of [1, 16]) {
   const runs = Object.fromEntries(workers.map(([name]) => [name, []]));
-  for (let i = 0; i < rounds; i++) for (const [name, w] of workers) runs[name].push(await wrk(target(w), minted.key, { seconds, connections }));
+  for (let i = 0; i < rounds; i++) for (const [name, w] of workers) runs[name].push(await wrk(target(w), w.key ?? minted.key, { seconds, connections }));
   load.push(loadavg()[0]);
   results[connections] = Object.fromEntries(
     Object.entries(runs).map(([name, rs]) => [name, { rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)), non2xx: rs.reduce((n, r) => n + r.non2xx, 0) }]),

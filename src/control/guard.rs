@@ -12,7 +12,7 @@
 //! key's first use, then at most hourly, so that its listing summary shows
 //! the last use.
 
-use super::deadline;
+use super::{deadline, unconfirmed};
 use crate::core::guard::{decide, Answer, Ask, Reply};
 use crate::core::usage::Usage;
 use crate::core::UnixMillis;
@@ -54,6 +54,11 @@ pub struct KeyGuard {
 const TOLD: &str = "told";
 /// How often the records writer is told of the key's use at most.
 const TELL_INTERVAL_MS: u64 = 3_600_000;
+/// How long after a failed tell the next is tried. Without it, a writer
+/// that cannot write the key's summary (a record written by hand, with no
+/// `id:` entry) was asked again on every request, each time through an
+/// alarm write that held the guard's answers.
+const TELL_RETRY_MS: u64 = 60_000;
 
 impl DurableObject for KeyGuard {
     fn new(state: State, env: Env) -> Self {
@@ -162,8 +167,8 @@ impl KeyGuard {
         }
     }
 
-    /// Tells the records writer the key's last use; retried at the next
-    /// use if the writer (or its Worker) is not there.
+    /// Tells the records writer the key's last use; retried at a use a
+    /// minute later if the writer (or its Worker) could not write it.
     async fn tell_if_due(&self) {
         let Some(key_id) = self.key_id.borrow().clone().filter(|_| self.tell_due.get()) else { return };
         self.tell_due.set(false);
@@ -175,10 +180,13 @@ impl KeyGuard {
             init.with_method(Method::Post).with_body(Some(body.into()));
             stub.fetch_with_request(Request::new_with_init("https://records/touch", &init)?).await.map(|r| r.status_code() == 200)
         };
+        let now = Date::now().as_millis();
         if let Ok(Ok(true)) = deadline::within(30_000, told).await {
-            let now = Date::now().as_millis();
             self.told_at.set(Some(now));
             let _ = self.state.storage().put(TOLD, now).await;
+        } else {
+            // In memory only: as if told TELL_RETRY_MS before the interval ends.
+            self.told_at.set(Some(now.saturating_sub(TELL_INTERVAL_MS - TELL_RETRY_MS)));
         }
     }
 
@@ -201,16 +209,17 @@ impl KeyGuard {
 
     /// Writes usage now if it matters or is due; otherwise makes sure an
     /// alarm writes it soon. A failed write is retried by the next request.
+    /// Neither holds the guard's answers (see `unconfirmed`).
     async fn save_usage(&self, now_or_never: bool, now_ms: u64) {
         self.dirty.set(true);
         let due = now_ms.saturating_sub(self.written_at.get()) >= USAGE_FLUSH_MS;
         if now_or_never || due {
             let encoded = self.with_usage(|usage| usage.encode());
-            if self.state.storage().put(USAGE, encoded).await.is_ok() {
+            if unconfirmed::put(&self.state, USAGE, &encoded).await.is_ok() {
                 self.written_at.set(now_ms);
                 self.dirty.set(false);
             }
-        } else if !self.alarm_set.get() && self.state.storage().set_alarm(USAGE_FLUSH_MS as i64).await.is_ok() {
+        } else if !self.alarm_set.get() && unconfirmed::set_alarm(&self.state, USAGE_FLUSH_MS).await.is_ok() {
             self.alarm_set.set(true);
         }
     }

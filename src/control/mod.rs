@@ -27,6 +27,7 @@ mod idempotency;
 mod kv;
 mod records;
 mod stubs;
+mod unconfirmed;
 
 use crate::core::api::route::PREFIX;
 use crate::core::audit::{AuditRecord, RequestFacts};
