@@ -13,7 +13,7 @@
 //! the last use.
 
 use super::{deadline, unconfirmed};
-use crate::core::guard::{decide, Answer, Ask, Reply};
+use crate::core::guard::{decide_lease, Answer, Ask, Reply};
 use crate::core::usage::Usage;
 use crate::core::UnixMillis;
 use std::cell::{Cell, RefCell};
@@ -89,7 +89,8 @@ impl DurableObject for KeyGuard {
                 // No await between reading and writing the GCRA state: the
                 // object runs one event at a time, so this check-and-set is atomic.
                 let now_ms = Date::now().as_millis();
-                let (answer, class, tat) = decide(revoked, ask.denied, &quota, self.tat.get(), now_ms.saturating_mul(1000));
+                let want = ask.lease.unwrap_or(1);
+                let (answer, class, tat, granted) = decide_lease(revoked, ask.denied, &quota, self.tat.get(), now_ms.saturating_mul(1000), want);
                 if tat.is_some() {
                     self.tat.set(tat);
                 }
@@ -97,13 +98,15 @@ impl DurableObject for KeyGuard {
                     if let Some(report) = &ask.origin {
                         usage.note_origin(UnixMillis(now_ms), report);
                     }
+                    usage.note_leased(UnixMillis(now_ms), ask.spent);
                     usage.note(UnixMillis(now_ms), ask.counted_as(class), ask.source.as_ref())
                 });
                 self.save_usage(noted.first_use || noted.new_source, now_ms).await;
                 if let Some(key_id) = ask.key_id {
                     self.note_use(key_id, noted.first_use, now_ms).await;
                 }
-                Response::from_json(&Reply { answer, new_source: noted.new_source })
+                let lease = ask.lease.filter(|_| granted > 0).map(|_| granted);
+                Response::from_json(&Reply { answer, new_source: noted.new_source, lease })
             }
             "/status" => {
                 // Revocation and usage, without metering: for the doctor and the API's usage route.
@@ -114,7 +117,7 @@ impl DurableObject for KeyGuard {
             }
             "/revoke" => {
                 self.set_revoked().await?;
-                Response::from_json(&Reply { answer: Answer::Revoked, new_source: false })
+                Response::from_json(&Reply { answer: Answer::Revoked, new_source: false, lease: None })
             }
             "/revoked" => Response::from_json(&serde_json::json!({ "revoked": self.is_revoked().await? })),
             _ => Response::error("not found", 404),

@@ -112,6 +112,11 @@ impl Lease {
         self.expires_at_ms = now_ms.saturating_add(setting.ttl_ms);
     }
 
+    /// Admissions still held (expired or not).
+    pub fn left(&self) -> u32 {
+        self.left
+    }
+
     /// Ends the lease at once (the guard answered anything but a grant).
     pub fn end(&mut self) {
         self.left = 0;

@@ -2,6 +2,7 @@
 
 use crate::core::forward::extra_forwarded;
 use crate::core::gcra::Quota;
+use crate::core::lease::LeaseSetting;
 use crate::core::preset;
 use crate::core::sign::SigningKey;
 use crate::core::Outcome;
@@ -65,6 +66,10 @@ pub struct Config {
     /// Whether plain `http:` requests are refused, except from loopback
     /// (`REQUIRE_HTTPS`, default true).
     pub require_https: bool,
+    /// `GUARD_LEASE`: admissions this isolate asks its keys' guards for at
+    /// once, and for how long it may spend them (`core::lease`); `None`
+    /// (`exact`, the default): every request asks.
+    pub guard_lease: Option<LeaseSetting>,
 }
 
 /// The longest `ALERT_DEDUP_SECONDS` accepted: a day.
@@ -196,6 +201,7 @@ impl Config {
                 Some(_) => return Err(Outcome::Misconfigured),
             },
             require_https: number(env, "REQUIRE_HTTPS", true)?,
+            guard_lease: LeaseSetting::parse(&setting(env, "GUARD_LEASE").unwrap_or_default()).map_err(|_| Outcome::Misconfigured)?,
         })
     }
 }

@@ -118,7 +118,8 @@ async fn run(
         let mut ask = Ask::from(quota);
         ask.denied = authorized.as_ref().err().map(Class::of_denial);
         ask.source = facts.client_ip.as_deref().and_then(|ip| source(req, ip));
-        let reply = guard::check(env, record.key_id.as_str(), &mut ask, config.binding_timeout_ms).await;
+        let lease = config.guard_lease.as_ref().filter(|_| !record.exact_rate);
+        let reply = guard::check_leased(env, record.key_id.as_str(), &mut ask, config.binding_timeout_ms, lease, now.0).await;
         if let (Ok(Reply { new_source: true, .. }), Some(source)) = (&reply, &ask.source) {
             log::new_source(&NewSourceLine::new(request_id, facts, source, now));
             alert::new_source(worker_ctx, env, source, request_id, facts, now);

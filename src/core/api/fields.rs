@@ -130,6 +130,11 @@ pub fn networks(v: &Value) -> Result<Vec<IpNet>, String> {
     list(v, MAX_LIST, |s| (s.len() <= 64).then(|| parse_network(s)).flatten(), "networks (CIDR or address)")
 }
 
+/// A flag: `true` or `false`.
+pub fn flag(v: &Value) -> Result<bool, String> {
+    v.as_bool().ok_or_else(|| "must be true or false".into())
+}
+
 /// A rate or burst: an integer from 1 to 2^32 − 1.
 pub fn positive_u32(v: &Value) -> Result<u32, String> {
     v.as_u64().and_then(|n| u32::try_from(n).ok()).filter(|n| *n >= 1).ok_or_else(|| "an integer from 1 to 4294967295".into())
