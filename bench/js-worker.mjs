@@ -8,7 +8,7 @@ import { ROOT } from "../tests/e2e/harness.mjs";
 
 const peer = (file) => path.join(ROOT, "bench/peers", file);
 
-export async function startJsWorker(file, { originUrl, token, pepper, kv = [], miniflare = {} }) {
+export async function startJsWorker(file, { originUrl, token, pepper, kv = [], miniflare = {}, bindings = {} }) {
   const withGuard = file === "js-verifier-do.js";
   const main = {
     name: "peer",
@@ -19,7 +19,7 @@ export async function startJsWorker(file, { originUrl, token, pepper, kv = [], m
     modulesRules: [{ type: "ESModule", include: ["**/*.js"] }],
     compatibilityDate: "2026-04-01",
     kvNamespaces: { KEYS: "REPLACE_WITH_KV_NAMESPACE_ID" },
-    bindings: { ORIGIN_URL: originUrl, ORIGIN_AUTHORIZATION: `Bearer ${token}`, PEPPER: pepper },
+    bindings: { ORIGIN_URL: originUrl, ORIGIN_AUTHORIZATION: `Bearer ${token}`, PEPPER: pepper, ...bindings },
     ...(withGuard ? { durableObjects: { GUARD: { className: "Guard", scriptName: "guard" } } } : {}),
   };
   const guard = { name: "guard", scriptPath: peer("js-guard.js"), modules: true, compatibilityDate: "2026-04-01", durableObjects: { GUARD: "Guard" } };

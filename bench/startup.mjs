@@ -4,7 +4,8 @@
 // against the JavaScript peer, without and with one Durable Object call. Bounded: `rounds` starts of each, `warm`
 // sequential requests after the first.
 //
-// Further arguments add other builds of the edge (directories, e.g. an
+// STARTUP_SPLIT=1 adds provgate with a JavaScript stand-in guard and
+// without a guard. Further arguments add other builds of the edge (directories, e.g. an
 // earlier commit's build/), started the same way, interleaved.
 //
 //   node bench/startup.mjs [rounds=5] [warm=20] [build-dir ...]
@@ -55,6 +56,21 @@ const contenders = {
   "JS peer + DO call": () => startJsWorker("js-verifier-do.js", { originUrl, token: "x", pepper, kv, miniflare: quiet }),
   ...Object.fromEntries(otherBuilds.map((dir) => [`provgate, ${path.relative(ROOT, dir)}`, () => provgate({}, dir)])),
 };
+// Where the first response goes: the same edge with a JavaScript stand-in
+// for its guard (bench/peers/js-keyguard.js), and without a guard.
+if (process.env.STARTUP_SPLIT) {
+  const jsGuard = { name: "jsguard", scriptPath: path.join(ROOT, "bench/peers/js-keyguard.js"), modules: true, compatibilityDate: "2026-04-01", durableObjects: { KEY_GUARD: "KeyGuard" } };
+  contenders["provgate, JS stand-in guard"] = async () => {
+    const edge = await startEdge({ originUrl, pepper, captureLogs: false, standIns: { bindings: { durableObjects: { KEY_GUARD: { className: "KeyGuard", scriptName: "jsguard" } } }, workers: [jsGuard] } });
+    for (const [k, v] of kv) await edge.kv.put(k, v);
+    return edge;
+  };
+  contenders["provgate without its guard"] = async () => {
+    const edge = await startEdge({ originUrl, pepper, captureLogs: false, guard: false, vars: { RATE_LIMIT_FAILURE_MODE: "open" } });
+    for (const [k, v] of kv) await edge.kv.put(k, v);
+    return edge;
+  };
+}
 const runs = Object.fromEntries(Object.keys(contenders).map((name) => [name, []]));
 for (let i = 0; i < rounds; i++) for (const [name, start] of Object.entries(contenders)) runs[name].push(await measure(start));
 

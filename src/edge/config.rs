@@ -115,7 +115,10 @@ impl Config {
     }
 
     /// Reads and validates the settings; anything missing or invalid is
-    /// `Misconfigured`, which denies every request (fail closed).
+    /// `Misconfigured`, which denies every request (fail closed). Once per
+    /// isolate: kept out of line.
+    #[cold]
+    #[inline(never)]
     pub fn from_env(env: &Env) -> Result<Self, Outcome> {
         let pepper = setting(env, "PEPPER").filter(|p| p.len() >= MIN_PEPPER_LEN).ok_or(Outcome::Misconfigured)?;
         // A published PEPPER_ID catches a pepper that is not production's

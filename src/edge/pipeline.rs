@@ -6,7 +6,7 @@
 //! end the request with an [`Outcome`], and every request, however it ends,
 //! gets exactly one audit line.
 
-use super::{alert, check, config::Config, guard, log, origin, respond, store, throttle};
+use super::{alert, check, cold, config::Config, guard, log, origin, respond, store, throttle};
 use crate::core::audit::{AuditRecord, RequestFacts};
 use crate::core::bulk;
 use crate::core::credential::{credential_in_query, from_authorization, secret_in_url, CredentialError};
@@ -46,7 +46,7 @@ pub async fn handle(mut req: Request, env: &Env, worker_ctx: &WorkerContext) -> 
             (outcome, response)
         }
         Err(denied) => {
-            drain_small_body(&mut req).await;
+            cold::out_of_line(drain_small_body(&mut req)).await;
             let response = respond::error(&denied, &request_id);
             (denied, response)
         }
@@ -79,7 +79,7 @@ async fn run(
     }
     screen(&config, &url, &target, ctx.client_ip)?;
     if target.path == check::CHECK_PATH {
-        return check::run(req, env, &config, &target, &ctx, facts, request_id).await;
+        return cold::out_of_line(check::run(req, env, &config, &target, &ctx, facts, request_id)).await;
     }
 
     // The request's headers, read across the wasm boundary once.
@@ -89,7 +89,7 @@ async fn run(
 
     let authorization = req.headers().get("authorization").ok().flatten();
     let (grant, meter, body) = if authorization.is_none() && is_public(&config, &scim, &facts.method) {
-        throttle::meter_discovery(env, facts.client_ip.as_deref()).await?;
+        cold::out_of_line(throttle::meter_discovery(env, facts.client_ip.as_deref())).await?;
         (None, Meter::Unkeyed, None)
     } else {
         // verify: format and checksum, then the record by the key's keyed hash
@@ -97,7 +97,7 @@ async fn run(
         let record = match verify_key(env, &config, authorization.as_deref(), now).await {
             Ok(record) => record,
             Err(denial @ Outcome::InvalidKey(_)) => {
-                return Err(throttle::charge_failure(env, facts.client_ip.as_deref(), denial, config.auth_failure_retry_after).await)
+                return Err(cold::out_of_line(throttle::charge_failure(env, facts.client_ip.as_deref(), denial, config.auth_failure_retry_after)).await)
             }
             Err(other) => return Err(other),
         };

@@ -4,6 +4,7 @@ use crate::core::Outcome;
 use worker::{Headers, Response};
 
 /// The SCIM error response for a denial (problem+json for the management API).
+#[inline(never)]
 pub fn error(outcome: &Outcome, request_id: &str) -> Response {
     let body = outcome.error_body(request_id).unwrap_or_default();
     let headers = Headers::new();
