@@ -17,7 +17,10 @@ import path from "node:path";
 import { ROOT } from "../tests/e2e/harness.mjs";
 
 const [rounds = 5, warm = 20] = process.argv.slice(2, 4).map(Number);
-const otherBuilds = process.argv.slice(4).map((dir) => path.resolve(dir));
+// `control:DIR` pairs build/ with another build of provgate-control;
+// `single:DIR` is an edge built before provgate-control existed (its
+// KeyGuard in its own Worker).
+const otherBuilds = process.argv.slice(4);
 const pepper = randomSecret();
 const origin = await trivialOrigin();
 const originUrl = origin.url;
@@ -40,8 +43,11 @@ async function measure(start) {
   return { ready, first: times[0], warm: median(times.slice(1)) };
 }
 
-async function provgate(vars = {}, buildDir) {
-  const edge = await startEdge({ originUrl, pepper, captureLogs: false, vars, ...(buildDir ? { buildDir } : {}) });
+async function provgate(vars = {}, arg) {
+  const dir = arg && path.resolve(arg.replace(/^(control|single):/, ""));
+  const own = { standIns: { bindings: { durableObjects: { KEY_GUARD: "KeyGuard" } } } };
+  const build = !arg ? {} : arg.startsWith("control:") ? { controlDir: dir } : arg.startsWith("single:") ? { buildDir: dir, ...own } : { buildDir: dir };
+  const edge = await startEdge({ originUrl, pepper, captureLogs: false, vars, ...build });
   for (const [k, v] of kv) await edge.kv.put(k, v);
   return edge;
 }
@@ -54,7 +60,7 @@ const contenders = {
   "provgate, cache off": () => provgate({ RECORD_CACHE_TTL_SECONDS: "0" }),
   "JS peer": () => startJsWorker("js-verifier.js", { originUrl, token: "x", pepper, kv, miniflare: quiet }),
   "JS peer + DO call": () => startJsWorker("js-verifier-do.js", { originUrl, token: "x", pepper, kv, miniflare: quiet }),
-  ...Object.fromEntries(otherBuilds.map((dir) => [`provgate, ${path.relative(ROOT, dir)}`, () => provgate({}, dir)])),
+  ...Object.fromEntries(otherBuilds.map((arg) => [`provgate, ${arg}`, () => provgate({}, arg)])),
 };
 // Where the first response goes: the same edge with a JavaScript stand-in
 // for its guard (bench/peers/js-keyguard.js), and without a guard.
