@@ -2,7 +2,7 @@
 // (miniflare), each in front of the same origin — (a) a passthrough that
 // checks nothing (the floor), (b) provgate (also without its guard, and
 // without its record cache), (c) an idiomatic JavaScript
-// verify-and-forward Worker — for two origins: a trivial Node server (the
+// verify-and-forward Worker, also with one Durable Object call per request — for two origins: a trivial Node server (the
 // edge's own cost) and scim2-server on waitress (realism). Loopback only;
 // every run is bounded by wrk's -d.
 //
@@ -33,14 +33,16 @@ for (const [originName, start] of [["trivial origin", trivialOrigin], ["scim2-se
   const kv = [[minted.name, JSON.stringify(minted.record)]];
   const floor = await jsWorker("passthrough.js", origin.url, kv);
   const peer = await jsWorker("js-verifier.js", origin.url, kv);
+  const peerDo = await jsWorker("js-verifier-do.js", origin.url, kv);
   const url = (base) => `${base}/Users?startIndex=1&count=2`;
-  const workers = [["passthrough", floor.base], ["provgate", edge.base], ["provgate without guard", unguarded.base], ["provgate without record cache", uncached.base], ["JS peer", peer.base]];
+  const workers = [["passthrough", floor.base], ["provgate", edge.base], ["provgate without guard", unguarded.base], ["provgate without record cache", uncached.base], ["JS peer", peer.base], ["JS peer + DO call", peerDo.base]];
   for (const [, base] of workers) await load(url(base), minted.key).catch(() => {}); // warm-up, discarded
   const row = {};
   for (const [name, base] of workers) row[name] = await load(url(base), minted.key);
   results.push([originName, row]);
   await floor.stop();
   await peer.stop();
+  await peerDo.stop();
   await edge.stop();
   await unguarded.stop();
   await uncached.stop();

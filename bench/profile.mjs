@@ -9,6 +9,7 @@
 // request. Two passes:
 //
 // 1. Cost: passthrough, JavaScript peer, provgate (the release build/),
+//    the JavaScript peer with one Durable Object call per request,
 //    provgate without its guard and without its record cache each get
 //    `seconds` of wrk; req/s, latency and the workerd thread's CPU time
 //    (/proc) per request.
@@ -211,9 +212,10 @@ for (const buildDir of otherBuilds) others.push([`provgate, ${path.relative(ROOT
 for (const other of [profiling, unguarded, uncached, ...others.map(([, w]) => w)]) await other.kv.put(minted.name, JSON.stringify(minted.record));
 const kv = [[minted.name, JSON.stringify(minted.record)]];
 const peer = await withPid(() => startJsWorker("js-verifier.js", { originUrl: origin.url, token, pepper, kv, miniflare: discardLogs }));
+const peerDo = await withPid(() => startJsWorker("js-verifier-do.js", { originUrl: origin.url, token, pepper, kv, miniflare: discardLogs }));
 const floor = await withPid(() => startJsWorker("passthrough.js", { originUrl: origin.url, token, pepper, kv, miniflare: discardLogs }));
 const target = (w) => `${w.url}/scim/v2/Users?startIndex=1&count=2`;
-const workers = [["passthrough", floor], ["JS peer", peer], ["provgate", edge], ["provgate without its guard", unguarded], ["provgate without its record cache", uncached]];
+const workers = [["passthrough", floor], ["JS peer", peer], ["JS peer + DO call", peerDo], ["provgate", edge], ["provgate without its guard", unguarded], ["provgate without its record cache", uncached]];
 workers.push(...others);
 const phasesOf = async (w) => (await fetch(`${w.url}/__phases`)).json();
 

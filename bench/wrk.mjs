@@ -15,8 +15,8 @@ export function parseWrk(out) {
   return { rps, requests, p50: ms(50), p99: ms(99), non2xx };
 }
 
-/** `wrk -t2 -c<connections> -d<seconds>s --latency` with the key as a Bearer credential. */
+/** `wrk -t2 -c<connections> (one thread for one connection) -d<seconds>s --latency` with the key as a Bearer credential. */
 export async function wrk(url, key, { seconds, connections }) {
-  const { stdout } = await run("wrk", ["-t2", `-c${connections}`, `-d${seconds}s`, "--latency", "-H", `Authorization: Bearer ${key}`, url], { timeout: (seconds + 30) * 1000 });
+  const { stdout } = await run("wrk", [`-t${Math.min(2, connections)}`, `-c${connections}`, `-d${seconds}s`, "--latency", "-H", `Authorization: Bearer ${key}`, url], { timeout: (seconds + 30) * 1000 });
   return parseWrk(stdout);
 }

@@ -52,6 +52,7 @@ impl Fixture {
     pub fn new() -> Self {
         let key = ProvisioningKey::generate(|b| b.iter_mut().enumerate().for_each(|(i, x)| *x = (i * 7) as u8));
         let record = KeyRecord {
+            exact_rate: false,
             key_id: KeyId::parse("key_3mXq8Jt0aZ").unwrap(),
             label: "Okta production".into(),
             tenant: Some("acme".into()),

@@ -141,6 +141,7 @@ pub fn byte_source(seed: &[u8]) -> impl FnMut(&mut [u8]) + '_ {
 /// targets authorize against.
 pub fn active_record(scopes: Vec<Scope>) -> KeyRecord {
     KeyRecord {
+        exact_rate: false,
         key_id: KeyId::parse("key_fuzz").expect("valid id"),
         label: String::new(),
         tenant: None,

@@ -48,6 +48,7 @@ pub fn emit(args: &MintArgs) -> Result<(), Fail> {
     };
     let key = ProvisioningKey::generate(fill_random);
     let record = KeyRecord {
+        exact_rate: false,
         key_id: KeyId::generate(fill_random),
         label: args.label.clone(),
         tenant: args.tenant.clone(),

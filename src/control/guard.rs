@@ -12,8 +12,8 @@
 //! key's first use, then at most hourly, so that its listing summary shows
 //! the last use.
 
-use super::deadline;
-use crate::core::guard::{decide, Answer, Ask, Reply, TokenStanding, TokensEnd};
+use super::{deadline, unconfirmed};
+use crate::core::guard::{decide_lease, Answer, Ask, Reply, TokenStanding, TokensEnd};
 use crate::core::oauth::guard_ops::{apply, StateAsk, StateReply};
 use crate::core::oauth::state::OAuthState;
 use crate::core::usage::Usage;
@@ -63,6 +63,11 @@ pub struct KeyGuard {
 const TOLD: &str = "told";
 /// How often the records writer is told of the key's use at most.
 const TELL_INTERVAL_MS: u64 = 3_600_000;
+/// How long after a failed tell the next is tried. Without it, a writer
+/// that cannot write the key's summary (a record written by hand, with no
+/// `id:` entry) was asked again on every request, each time through an
+/// alarm write that held the guard's answers.
+const TELL_RETRY_MS: u64 = 60_000;
 
 impl DurableObject for KeyGuard {
     fn new(state: State, env: Env) -> Self {
@@ -106,7 +111,8 @@ impl DurableObject for KeyGuard {
                 // No await between reading and writing the GCRA state: the
                 // object runs one event at a time, so this check-and-set is atomic.
                 let now_ms = Date::now().as_millis();
-                let (answer, class, tat) = decide(revoked, standing, ask.denied, &quota, self.tat.get(), now_ms.saturating_mul(1000));
+                let want = ask.lease.unwrap_or(1);
+                let (answer, class, tat, granted) = decide_lease(revoked, standing, ask.denied, &quota, self.tat.get(), now_ms.saturating_mul(1000), want);
                 if tat.is_some() {
                     self.tat.set(tat);
                 }
@@ -114,13 +120,15 @@ impl DurableObject for KeyGuard {
                     if let Some(report) = &ask.origin {
                         usage.note_origin(UnixMillis(now_ms), report);
                     }
+                    usage.note_leased(UnixMillis(now_ms), ask.spent);
                     usage.note(UnixMillis(now_ms), ask.counted_as(class), ask.source.as_ref())
                 });
                 self.save_usage(noted.first_use || noted.new_source, now_ms).await;
                 if let Some(key_id) = ask.key_id {
                     self.note_use(key_id, noted.first_use, now_ms).await;
                 }
-                Response::from_json(&Reply { answer, new_source: noted.new_source })
+                let lease = ask.lease.filter(|_| granted > 0).map(|_| granted);
+                Response::from_json(&Reply { answer, new_source: noted.new_source, lease })
             }
             "/status" => {
                 // Revocation and usage, without metering: for the doctor and the API's usage route.
@@ -131,7 +139,7 @@ impl DurableObject for KeyGuard {
             }
             "/revoke" => {
                 self.set_revoked().await?;
-                Response::from_json(&Reply { answer: Answer::Revoked, new_source: false })
+                Response::from_json(&Reply { answer: Answer::Revoked, new_source: false, lease: None })
             }
             "/revoked" => Response::from_json(&serde_json::json!({ "revoked": self.is_revoked().await? })),
             "/tokens-end" => {
@@ -240,8 +248,8 @@ impl KeyGuard {
         }
     }
 
-    /// Tells the records writer the key's last use; retried at the next
-    /// use if the writer (or its Worker) is not there.
+    /// Tells the records writer the key's last use; retried at a use a
+    /// minute later if the writer (or its Worker) could not write it.
     async fn tell_if_due(&self) {
         let Some(key_id) = self.key_id.borrow().clone().filter(|_| self.tell_due.get()) else { return };
         self.tell_due.set(false);
@@ -253,10 +261,13 @@ impl KeyGuard {
             init.with_method(Method::Post).with_body(Some(body.into()));
             stub.fetch_with_request(Request::new_with_init("https://records/touch", &init)?).await.map(|r| r.status_code() == 200)
         };
+        let now = Date::now().as_millis();
         if let Ok(Ok(true)) = deadline::within(30_000, told).await {
-            let now = Date::now().as_millis();
             self.told_at.set(Some(now));
             let _ = self.state.storage().put(TOLD, now).await;
+        } else {
+            // In memory only: as if told TELL_RETRY_MS before the interval ends.
+            self.told_at.set(Some(now.saturating_sub(TELL_INTERVAL_MS - TELL_RETRY_MS)));
         }
     }
 
@@ -279,16 +290,17 @@ impl KeyGuard {
 
     /// Writes usage now if it matters or is due; otherwise makes sure an
     /// alarm writes it soon. A failed write is retried by the next request.
+    /// Neither holds the guard's answers (see `unconfirmed`).
     async fn save_usage(&self, now_or_never: bool, now_ms: u64) {
         self.dirty.set(true);
         let due = now_ms.saturating_sub(self.written_at.get()) >= USAGE_FLUSH_MS;
         if now_or_never || due {
             let encoded = self.with_usage(|usage| usage.encode());
-            if self.state.storage().put(USAGE, encoded).await.is_ok() {
+            if unconfirmed::put(&self.state, USAGE, &encoded).await.is_ok() {
                 self.written_at.set(now_ms);
                 self.dirty.set(false);
             }
-        } else if !self.alarm_set.get() && self.state.storage().set_alarm(USAGE_FLUSH_MS as i64).await.is_ok() {
+        } else if !self.alarm_set.get() && unconfirmed::set_alarm(&self.state, USAGE_FLUSH_MS).await.is_ok() {
             self.alarm_set.set(true);
         }
     }

@@ -28,6 +28,7 @@ mod kv;
 mod oauth;
 mod records;
 mod stubs;
+mod unconfirmed;
 
 use crate::core::api::route::PREFIX;
 use crate::core::audit::{AuditRecord, RequestFacts};

@@ -155,7 +155,7 @@ pub fn verify(stored: Option<&[u8]>) -> Result<KeyRecord, Outcome> {
 /// ```
 /// use provgate::core::{authorize, decide::Context, record::*, scim::classify, scope::Scope, KeyId, UnixMillis, Outcome, KeyRejection};
 /// let rec = KeyRecord { key_id: KeyId::parse("key_1").unwrap(), label: "okta".into(), tenant: None,
-///     scopes: vec![Scope::Read("users".into())], status: Status::Active, allow_ips: vec![], rate_per_minute: None, burst: None, rotated_from: None, auth: Default::default(),
+///     scopes: vec![Scope::Read("users".into())], status: Status::Active, allow_ips: vec![], rate_per_minute: None, burst: None, exact_rate: false, rotated_from: None, auth: Default::default(),
 ///     created_at: UnixMillis(0), not_before: None, expires_at: Some(UnixMillis(1_000)) };
 /// let get = classify("GET", "/Users").unwrap();
 /// let at = |ms| Context { now: UnixMillis(ms), client_ip: None, resource_types: &[] };
@@ -226,6 +226,7 @@ mod tests {
 
     fn record() -> KeyRecord {
         KeyRecord {
+            exact_rate: false,
             key_id: KeyId::parse("key_test").unwrap(),
             label: "t".into(),
             tenant: Some("acme".into()),
@@ -277,6 +278,7 @@ mod tests {
     #[test]
     fn ip_allowlist_is_checked_before_scopes_and_fails_closed() {
         let rec = KeyRecord {
+            exact_rate: false,
             allow_ips: vec![parse_network("203.0.113.0/24").unwrap(), parse_network("2001:db8::/32").unwrap()],
             ..record()
         };

@@ -7,7 +7,8 @@
 //! Every request with a verified key asks it once: to be metered, or, when
 //! the edge already denied it, only to be counted. The answer is a [`Reply`].
 
-use super::gcra::{self, Quota, Verdict};
+use super::gcra::{Quota, Verdict};
+use super::lease;
 use super::oauth::ids::FamilyId;
 use super::usage::{Class, OriginReport, Source};
 use serde::{Deserialize, Serialize};
@@ -45,6 +46,18 @@ pub struct Ask {
     /// before that end was set (a rotation, a shorter `expires_at`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_issued_at: Option<u64>,
+    /// With `GUARD_LEASE`: admissions the isolate asks for at once
+    /// (see [`super::lease`]); none: this request only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<u32>,
+    /// Requests the isolate admitted from its lease since its last ask,
+    /// to be counted as allowed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub spent: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// What the guard answers.
@@ -85,6 +98,10 @@ pub struct Reply {
     /// Worth a `new_source` warning.
     #[serde(default)]
     pub new_source: bool,
+    /// Admissions granted to the asking isolate, this request's included
+    /// (only when it asked for a lease and was admitted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<u32>,
 }
 
 impl Ask {
@@ -105,7 +122,7 @@ impl Ask {
 
 impl From<Quota> for Ask {
     fn from(q: Quota) -> Self {
-        Self { rate_per_minute: q.rate_per_minute.get(), burst: q.burst.get(), denied: None, source: None, origin: None, key_id: None, introspection: false, family: None, token_issued_at: None }
+        Self { rate_per_minute: q.rate_per_minute.get(), burst: q.burst.get(), denied: None, source: None, origin: None, key_id: None, introspection: false, family: None, token_issued_at: None, lease: None, spent: 0 }
     }
 }
 
@@ -155,26 +172,33 @@ pub struct TokenStanding {
 /// edge already decided, then GCRA. Returns the answer, how to count the
 /// request, and, when admitted, the state to keep.
 pub fn decide(revoked: bool, token: TokenStanding, denied: Option<Class>, quota: &Quota, tat: Option<u64>, now_us: u64) -> (Answer, Class, Option<u64>) {
-    if !revoked && token.family_revoked {
-        return (Answer::FamilyRevoked, Class::Revoked, None);
-    }
-    if !revoked && token.ended {
-        return (Answer::TokenEnded, Class::Expired, None);
-    }
-    let (answer, tat) = meter(revoked, denied.is_some(), quota, tat, now_us);
-    (answer, denied.filter(|_| answer == Answer::Counted).unwrap_or(answer.class()), tat)
+    let (answer, class, tat, _) = decide_lease(revoked, token, denied, quota, tat, now_us, 1);
+    (answer, class, tat)
 }
 
-fn meter(revoked: bool, denied: bool, quota: &Quota, tat: Option<u64>, now_us: u64) -> (Answer, Option<u64>) {
+/// [`decide`] for an isolate that asks for up to `want` admissions at once
+/// (`GUARD_LEASE`); also returns how many were granted (0 unless admitted).
+pub fn decide_lease(revoked: bool, token: TokenStanding, denied: Option<Class>, quota: &Quota, tat: Option<u64>, now_us: u64, want: u32) -> (Answer, Class, Option<u64>, u32) {
+    if !revoked && token.family_revoked {
+        return (Answer::FamilyRevoked, Class::Revoked, None, 0);
+    }
+    if !revoked && token.ended {
+        return (Answer::TokenEnded, Class::Expired, None, 0);
+    }
+    let (answer, tat, granted) = meter(revoked, denied.is_some(), quota, tat, now_us, want);
+    (answer, denied.filter(|_| answer == Answer::Counted).unwrap_or(answer.class()), tat, granted)
+}
+
+fn meter(revoked: bool, denied: bool, quota: &Quota, tat: Option<u64>, now_us: u64, want: u32) -> (Answer, Option<u64>, u32) {
     if revoked {
-        return (Answer::Revoked, None);
+        return (Answer::Revoked, None, 0);
     }
     if denied {
-        return (Answer::Counted, None);
+        return (Answer::Counted, None, 0);
     }
-    match gcra::check(quota, tat, now_us) {
-        Verdict::Admit { tat, remaining, reset_after_us } => (Answer::Admit { remaining, reset_after_us }, Some(tat)),
-        Verdict::Limit { retry_after_us, reset_after_us } => (Answer::Limit { retry_after_us, reset_after_us }, None),
+    match lease::grant(quota, tat, now_us, want.max(1)) {
+        (Verdict::Admit { tat, remaining, reset_after_us }, granted) => (Answer::Admit { remaining, reset_after_us }, Some(tat), granted),
+        (Verdict::Limit { retry_after_us, reset_after_us }, _) => (Answer::Limit { retry_after_us, reset_after_us }, None, 0),
     }
 }
 
@@ -221,13 +245,24 @@ mod tests {
     }
 
     #[test]
+    fn a_lease_is_granted_only_to_an_admitted_request() {
+        let q = Quota::new(60, 5).unwrap();
+        let (answer, class, tat, granted) = decide_lease(false, TokenStanding::default(), None, &q, None, 0, 3);
+        assert_eq!((answer, class, tat, granted), (Answer::Admit { remaining: 2, reset_after_us: 3_000_000 }, Class::Allowed, Some(3_000_000), 3));
+        assert_eq!(decide_lease(true, TokenStanding::default(), None, &q, None, 0, 3).3, 0);
+        assert_eq!(decide_lease(false, TokenStanding::default(), Some(Class::ScopeDenied), &q, None, 0, 3).3, 0);
+        assert_eq!(decide_lease(false, TokenStanding::default(), None, &q, Some(5_000_000), 0, 3).3, 0, "over the rate");
+        assert_eq!(decide(false, TokenStanding::default(), None, &q, None, 0).2, Some(1_000_000), "the exact guard charges one");
+    }
+
+    #[test]
     fn wire_format() {
         let a = Answer::Limit { retry_after_us: 1_500_000, reset_after_us: 2_000_000 };
         let json = serde_json::to_string(&a).unwrap();
         assert_eq!(json, r#"{"verdict":"limit","retry_after_us":1500000,"reset_after_us":2000000}"#);
         assert_eq!(serde_json::from_str::<Answer>(&json).unwrap(), a);
         assert_eq!(serde_json::from_str::<Answer>(r#"{"verdict":"revoked"}"#).unwrap(), Answer::Revoked);
-        let reply = Reply { answer: a, new_source: true };
+        let reply = Reply { answer: a, new_source: true, lease: None };
         let json = serde_json::to_string(&reply).unwrap();
         assert_eq!(json, r#"{"answer":{"verdict":"limit","retry_after_us":1500000,"reset_after_us":2000000},"new_source":true}"#);
         assert_eq!(serde_json::from_str::<Reply>(&json).unwrap(), reply);

@@ -19,6 +19,7 @@ pub mod forward;
 pub mod gcra;
 pub mod guard;
 pub mod key;
+pub mod lease;
 pub mod lookup;
 pub mod oauth;
 pub mod outcome;

@@ -59,6 +59,9 @@ pub struct KeyRecord {
     pub rate_per_minute: Option<u32>,
     /// Requests at once from idle; `None`: the edge's default.
     pub burst: Option<u32>,
+    /// Every request asks the key's guard, whatever `GUARD_LEASE` says
+    /// (`core::lease`): the rate is exact and revocation immediate.
+    pub exact_rate: bool,
     /// The key this one replaced (`provgate key rotate`), for the audit trail.
     pub rotated_from: Option<String>,
     /// How the key may be presented: as itself, through OAuth, or both.
@@ -99,6 +102,8 @@ struct Wire {
     #[serde(default)]
     burst: Option<u32>,
     #[serde(default)]
+    exact_rate: bool,
+    #[serde(default)]
     rotated_from: Option<String>,
     #[serde(default)]
     auth_modes: Option<Vec<Parsed<Mode>>>,
@@ -126,6 +131,8 @@ struct WireOut<'a> {
     rate_per_minute: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     burst: Option<u32>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    exact_rate: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     rotated_from: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -227,6 +234,7 @@ impl KeyRecord {
             allow_ips: wire.allow_ips.into_iter().map(|n| n.0).collect(),
             rate_per_minute: wire.rate_per_minute,
             burst: wire.burst,
+            exact_rate: wire.exact_rate,
             rotated_from: wire.rotated_from,
             auth,
         })
@@ -247,6 +255,7 @@ impl KeyRecord {
             allow_ips: self.allow_ips.iter().map(ToString::to_string).collect(),
             rate_per_minute: self.rate_per_minute,
             burst: self.burst,
+            exact_rate: self.exact_rate,
             rotated_from: self.rotated_from.as_deref(),
             auth_modes: self.auth.modes_to_store(),
             redirect_uris: self.auth.redirect_uris.iter().map(RedirectUri::as_str).collect(),
@@ -262,6 +271,7 @@ mod tests {
 
     fn sample() -> KeyRecord {
         KeyRecord {
+            exact_rate: false,
             key_id: KeyId::parse("key_abc123").unwrap(),
             label: "Okta \"prod\"".into(),
             tenant: Some("acme".into()),

@@ -326,6 +326,18 @@ impl Usage {
         Noted { first_use, new_source }
     }
 
+    /// Requests an isolate admitted from its guard lease (`core::lease`),
+    /// reported with its next ask: counted as allowed, as of `now`.
+    pub fn note_leased(&mut self, now: UnixMillis, spent: u32) {
+        if spent == 0 {
+            return;
+        }
+        self.first_used.get_or_insert(now);
+        self.last_used = Some(now);
+        self.last_allowed = Some(now);
+        self.count(now, Class::Allowed, u64::from(spent));
+    }
+
     /// Adds what the origin answered, reported after the fact.
     pub fn note_origin(&mut self, now: UnixMillis, report: &OriginReport) {
         for class in [Class::OriginOk, Class::OriginClientError, Class::OriginError] {

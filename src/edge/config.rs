@@ -3,6 +3,7 @@
 use crate::core::forward::extra_forwarded;
 use crate::core::gcra::Quota;
 use crate::core::oauth::keys::TokenKeys;
+use crate::core::lease::LeaseSetting;
 use crate::core::preset;
 use crate::core::sign::SigningKey;
 use crate::core::Outcome;
@@ -70,6 +71,10 @@ pub struct Config {
     /// `TOKEN_SIGNING_SECRET_PREVIOUS` during a rotation); none: OAuth is
     /// off and every token is refused.
     pub token_keys: Option<TokenKeys>,
+    /// `GUARD_LEASE`: admissions this isolate asks its keys' guards for at
+    /// once, and for how long it may spend them (`core::lease`); `None`
+    /// (`exact`, the default): every request asks.
+    pub guard_lease: Option<LeaseSetting>,
 }
 
 /// The longest `ALERT_DEDUP_SECONDS` accepted: a day.
@@ -115,7 +120,10 @@ impl Config {
     }
 
     /// Reads and validates the settings; anything missing or invalid is
-    /// `Misconfigured`, which denies every request (fail closed).
+    /// `Misconfigured`, which denies every request (fail closed). Once per
+    /// isolate: kept out of line.
+    #[cold]
+    #[inline(never)]
     pub fn from_env(env: &Env) -> Result<Self, Outcome> {
         let pepper = setting(env, "PEPPER").filter(|p| p.len() >= MIN_PEPPER_LEN).ok_or(Outcome::Misconfigured)?;
         // A published PEPPER_ID catches a pepper that is not production's
@@ -202,6 +210,7 @@ impl Config {
             },
             require_https: number(env, "REQUIRE_HTTPS", true)?,
             token_keys: token_keys(env)?,
+            guard_lease: LeaseSetting::parse(&setting(env, "GUARD_LEASE").unwrap_or_default()).map_err(|_| Outcome::Misconfigured)?,
         })
     }
 }

@@ -4,7 +4,8 @@
 //! learn of its revocation and count it; and for the doctor, its status.
 
 use super::{config::Config, deadline};
-use crate::core::guard::{Ask, Reply};
+use crate::core::guard::{Answer, Ask, Reply};
+use crate::core::lease::{Lease, LeaseSetting};
 use crate::core::usage::OriginReport;
 use crate::core::UnixMillis;
 use std::cell::RefCell;
@@ -68,6 +69,76 @@ pub async fn check(env: &Env, key_id: &str, ask: &mut Ask, timeout_ms: u64) -> R
         });
     }
     reply
+}
+
+/// [`check`], or with `GUARD_LEASE` (`setting`) an admission from this
+/// isolate's lease for the key when it holds one (no call), else a call
+/// that asks for a new lease. Every call reports the admissions spent from
+/// the lease since the last. Denied requests are only counted: no lease.
+pub async fn check_leased(env: &Env, key_id: &str, ask: &mut Ask, timeout_ms: u64, setting: Option<&LeaseSetting>, now_ms: u64) -> Result<Reply> {
+    let Some(setting) = setting else { return check(env, key_id, ask, timeout_ms).await };
+    let admitting = ask.denied.is_none();
+    if admitting {
+        if let Some(answer) = with_lease(key_id, now_ms, |held| held.spend(now_ms)).flatten() {
+            return Ok(Reply { answer, new_source: false, lease: None });
+        }
+        ask.lease = Some(setting.size);
+    }
+    ask.spent = with_lease(key_id, now_ms, |held| held.lease.take_report()).unwrap_or(0);
+    let reply = check(env, key_id, ask, timeout_ms).await;
+    with_lease(key_id, now_ms, |held| match &reply {
+        Err(_) => held.lease.restore(ask.spent),
+        Ok(Reply { answer: Answer::Admit { remaining, reset_after_us }, lease: Some(granted), .. }) => {
+            held.lease.granted(*granted, now_ms, setting);
+            held.remaining = *remaining;
+            held.reset_at_ms = now_ms.saturating_add(reset_after_us / 1000);
+        }
+        Ok(_) if admitting => held.lease.end(),
+        Ok(_) => {}
+    });
+    reply
+}
+
+/// One key's lease in this isolate, with the guard's counts at its grant
+/// (for the RateLimit fields of the requests it admits).
+#[derive(Default)]
+struct Held {
+    lease: Lease,
+    remaining: u32,
+    reset_at_ms: u64,
+}
+
+impl Held {
+    fn spend(&mut self, now_ms: u64) -> Option<Answer> {
+        self.lease.spend(now_ms).then(|| Answer::Admit {
+            remaining: self.remaining.saturating_add(self.lease.left()),
+            reset_after_us: self.reset_at_ms.saturating_sub(now_ms).saturating_mul(1000),
+        })
+    }
+}
+
+thread_local! {
+    /// This isolate's leases, per key id (`GUARD_LEASE`).
+    static LEASES: RefCell<Vec<(String, Held)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// `f` on the key's lease, made if missing; `None` when the isolate holds
+/// [`PENDING_KEYS`] leases still in use (the request then asks as if exact).
+fn with_lease<T>(key_id: &str, now_ms: u64, f: impl FnOnce(&mut Held) -> T) -> Option<T> {
+    LEASES.with(|l| {
+        let mut leases = l.borrow_mut();
+        if let Some((_, held)) = leases.iter_mut().find(|(id, _)| id == key_id) {
+            return Some(f(held));
+        }
+        if leases.len() >= PENDING_KEYS {
+            leases.retain(|(_, held)| !held.lease.is_idle(now_ms));
+            if leases.len() >= PENDING_KEYS {
+                return None;
+            }
+        }
+        leases.push((key_id.to_owned(), Held::default()));
+        leases.last_mut().map(|(_, held)| f(held))
+    })
 }
 
 /// The key's usage report, without metering (the doctor's check, which

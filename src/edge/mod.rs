@@ -3,6 +3,7 @@
 
 mod alert;
 mod check;
+mod cold;
 mod config;
 mod deadline;
 mod diagnostics;
@@ -32,9 +33,9 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     if (is_api(&req.path()) || is_oauth(&req)) && pipeline::passes_screen(&req, &env) {
         if let Ok(control) = env.service(CONTROL) {
             if diagnostics::is_route(&req) {
-                return Ok(diagnostics::run(req, &env, control).await.unwrap_or_else(unreachable_control));
+                return Ok(cold::out_of_line(diagnostics::run(req, &env, control)).await.unwrap_or_else(unreachable_control));
             }
-            return Ok(control.fetch_request(req).await.unwrap_or_else(|_| unreachable_control()));
+            return Ok(cold::out_of_line(control.fetch_request(req)).await.unwrap_or_else(|_| unreachable_control()));
         }
     }
     Ok(pipeline::handle(req, &env, &ctx).await)

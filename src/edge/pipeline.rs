@@ -6,7 +6,7 @@
 //! end the request with an [`Outcome`], and every request, however it ends,
 //! gets exactly one audit line.
 
-use super::{alert, check, config::Config, guard, log, origin, respond, store, throttle};
+use super::{alert, check, cold, config::Config, guard, log, origin, respond, store, throttle};
 use crate::core::audit::{AuditRecord, RequestFacts};
 use crate::core::bulk;
 use crate::core::credential::{credential_in_query, presented, secret_in_url, Presented};
@@ -50,7 +50,7 @@ pub async fn handle(mut req: Request, env: &Env, worker_ctx: &WorkerContext) -> 
             (outcome, response)
         }
         Err(denied) => {
-            drain_small_body(&mut req).await;
+            cold::out_of_line(drain_small_body(&mut req)).await;
             let response = respond::error(&denied, &request_id);
             (denied, response)
         }
@@ -83,7 +83,7 @@ async fn run(
     }
     screen(&config, &url, &target, ctx.client_ip)?;
     if target.path == check::CHECK_PATH {
-        return check::run(req, env, &config, &target, &ctx, facts, request_id).await;
+        return cold::out_of_line(check::run(req, env, &config, &target, &ctx, facts, request_id)).await;
     }
     if target.path == METADATA_PATH {
         return oauth_metadata(&config, &target, &facts.method);
@@ -96,7 +96,7 @@ async fn run(
 
     let authorization = req.headers().get("authorization").ok().flatten();
     let (grant, meter, body) = if authorization.is_none() && is_public(&config, &scim, &facts.method) {
-        throttle::meter_discovery(env, facts.client_ip.as_deref()).await?;
+        cold::out_of_line(throttle::meter_discovery(env, facts.client_ip.as_deref())).await?;
         (None, Meter::Unkeyed, None)
     } else {
         // verify: a key by format and checksum, then its record by the key's
@@ -105,7 +105,7 @@ async fn run(
         let caller = match verify(env, &config, authorization.as_deref(), now).await {
             Ok(caller) => caller,
             Err(denial) if is_failed_attempt(&denial) => {
-                return Err(throttle::charge_failure(env, facts.client_ip.as_deref(), denial, config.auth_failure_retry_after).await)
+                return Err(cold::out_of_line(throttle::charge_failure(env, facts.client_ip.as_deref(), denial, config.auth_failure_retry_after)).await)
             }
             Err(other) => return Err(other),
         };
@@ -139,7 +139,13 @@ async fn run(
             ask.family = claims.family;
             ask.token_issued_at = Some(claims.issued_at);
         }
-        let reply = guard::check(env, who.key_id().as_str(), &mut ask, config.binding_timeout_ms).await;
+        // The lease serves keys whose record allows it; a token's claims do
+        // not say whether its key's rate must be exact, so tokens always ask.
+        let lease = match &caller {
+            Caller::Key(record) if !record.exact_rate => config.guard_lease.as_ref(),
+            _ => None,
+        };
+        let reply = guard::check_leased(env, who.key_id().as_str(), &mut ask, config.binding_timeout_ms, lease, now.0).await;
         if let (Ok(Reply { new_source: true, .. }), Some(source)) = (&reply, &ask.source) {
             log::new_source(&NewSourceLine::new(request_id, facts, source, now));
             alert::new_source(worker_ctx, env, source, request_id, facts, now);

@@ -7,6 +7,7 @@ use worker::{Headers, Response};
 pub const PAGE_POLICY: &str = "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
 /// The SCIM error response for a denial (problem+json for the management API).
+#[inline(never)]
 pub fn error(outcome: &Outcome, request_id: &str) -> Response {
     let body = outcome.error_body(request_id).unwrap_or_default();
     let headers = Headers::new();

@@ -14,7 +14,7 @@ use serde_json::Value;
 use std::time::Duration;
 
 const MINT_FIELDS: &[&str] =
-    &["label", "tenant", "scopes", "expires_at", "expires_in", "not_before", "allow_ips", "rate_per_minute", "burst", "metadata", "auth_modes", "redirect_uris", "pkce_required"];
+    &["label", "tenant", "scopes", "expires_at", "expires_in", "not_before", "allow_ips", "rate_per_minute", "burst", "exact_rate", "metadata", "auth_modes", "redirect_uris", "pkce_required"];
 
 /// How long a rotated key's predecessor keeps working by default.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(7 * 86_400);
@@ -40,6 +40,8 @@ pub struct MintRequest {
     pub rate_per_minute: Option<u32>,
     /// Burst.
     pub burst: Option<u32>,
+    /// Never leased (`GUARD_LEASE`): every request asks the key's guard.
+    pub exact_rate: bool,
     /// The operator's labels.
     pub metadata: Option<Value>,
     /// How the key may be used (`auth_modes`, `redirect_uris`, `pkce_required`).
@@ -68,6 +70,7 @@ pub fn parse(body: &[u8]) -> Result<MintRequest, Problem> {
         allow_ips: f.get("allow_ips", fields::networks).unwrap_or_default(),
         rate_per_minute: f.get("rate_per_minute", fields::positive_u32),
         burst: f.get("burst", fields::positive_u32),
+        exact_rate: f.get("exact_rate", fields::flag).unwrap_or(false),
         metadata: metadata.flatten(),
         auth: AuthPolicy::default(),
     };
@@ -91,6 +94,7 @@ impl MintRequest {
     pub fn record(&self, key_id: &KeyId, tenant: Option<String>, now: UnixMillis) -> String {
         let created_at = minting_time(now);
         let record = KeyRecord {
+            exact_rate: self.exact_rate,
             key_id: key_id.clone(),
             label: self.label.clone(),
             tenant,
@@ -202,6 +206,14 @@ mod tests {
         assert_eq!(fields(base(json!({"redirect_uris": ["http://acme.okta.com/cb"]}))), ["redirect_uris"]);
         assert_eq!(fields(base(json!({"redirect_uris": ["https://a.example/cb#x"]}))), ["redirect_uris"]);
         assert_eq!(fields(base(json!({"pkce_required": "yes"}))), ["pkce_required"]);
+    }
+
+    #[test]
+    fn exact_rate_is_minted_only_when_asked() {
+        let minted = |body: Value| KeyRecord::decode(parse(body.to_string().as_bytes()).unwrap().record(&KeyId::parse("key_1").unwrap(), None, UnixMillis(0)).as_bytes()).unwrap();
+        assert!(minted(json!({"label": "x", "scopes": ["*"], "exact_rate": true})).exact_rate);
+        assert!(!minted(json!({"label": "x", "scopes": ["*"]})).exact_rate);
+        assert_eq!(parse(br#"{"label":"x","scopes":["*"],"exact_rate":1}"#).unwrap_err().errors[0].field, "exact_rate");
     }
 
     #[test]

@@ -7,7 +7,7 @@ use super::problem::{Kind, Problem};
 use crate::core::record::KeyRecord;
 use serde_json::{Map, Value};
 
-const FIELDS: &[&str] = &["label", "scopes", "allow_ips", "rate_per_minute", "burst", "expires_at", "not_before", "metadata", "auth_modes", "redirect_uris", "pkce_required"];
+const FIELDS: &[&str] = &["label", "scopes", "allow_ips", "rate_per_minute", "burst", "exact_rate", "expires_at", "not_before", "metadata", "auth_modes", "redirect_uris", "pkce_required"];
 
 /// Fields a PATCH may not name, and why.
 const READ_ONLY: &[(&str, &str)] = &[
@@ -51,6 +51,8 @@ pub fn parse(body: &[u8]) -> Result<Patch, Problem> {
     put("auth_modes", f.nullable("auth_modes", fields::auth_modes).map(|m| m.map(|m| m.iter().map(|m| m.as_str()).collect::<Vec<_>>()).into()));
     put("redirect_uris", f.nullable("redirect_uris", fields::redirect_uris).map(|u| u.map(|u| u.iter().map(|u| u.as_str().to_owned()).collect::<Vec<_>>()).into()));
     put("pkce_required", f.nullable("pkce_required", fields::flag).map(Value::from));
+    // `false` is the record's default: stored as absent.
+    put("exact_rate", f.nullable("exact_rate", fields::flag).map(|v| if v == Some(true) { Value::Bool(true) } else { Value::Null }));
     for name in ["expires_at", "not_before"] {
         put(name, f.nullable(name, fields::timestamp).map(|t| t.map(|t| t.to_rfc3339_exact()).into()));
     }
@@ -145,6 +147,19 @@ mod tests {
         assert_eq!(v["tenant"], "acme");
         assert!(apply(json!({"metadata": null})).get("metadata").is_none());
         assert_eq!(apply(json!({})), stored(), "an empty patch rewrites the record unchanged");
+    }
+
+    #[test]
+    fn exact_rate_is_set_and_cleared() {
+        let set = apply(json!({"exact_rate": true}));
+        assert_eq!(set["exact_rate"], json!(true));
+        assert!(KeyRecord::decode(set.to_string().as_bytes()).unwrap().exact_rate);
+        for clear in [json!({"exact_rate": false}), json!({"exact_rate": null})] {
+            let patch = parse(clear.to_string().as_bytes()).unwrap();
+            let cleared: Value = serde_json::from_str(&patch.apply(set.to_string().as_bytes()).unwrap()).unwrap();
+            assert!(cleared.get("exact_rate").is_none(), "false is the default: not stored");
+        }
+        assert_eq!(parse(br#"{"exact_rate":"yes"}"#).unwrap_err().errors[0].field, "exact_rate");
     }
 
     #[test]

@@ -108,6 +108,7 @@ mod tests {
 
     fn record() -> KeyRecord {
         KeyRecord {
+            exact_rate: false,
             key_id: KeyId::parse("key_a").unwrap(),
             label: "Okta".into(),
             tenant: Some("acme".into()),

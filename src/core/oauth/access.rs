@@ -12,7 +12,7 @@
 //! let keys = TokenKeys::new(b"a token signing secret, 32 bytes", None).unwrap();
 //! let record = KeyRecord { key_id: KeyId::parse("key_1").unwrap(), label: "Entra".into(), tenant: None,
 //!     scopes: parse_list("users:read").unwrap(), status: Status::Active, allow_ips: vec![], rate_per_minute: None,
-//!     burst: None, rotated_from: None, auth: Default::default(), created_at: UnixMillis(0), not_before: None, expires_at: None };
+//!     burst: None, exact_rate: false, rotated_from: None, auth: Default::default(), created_at: UnixMillis(0), not_before: None, expires_at: None };
 //! let now = UnixMillis(1_800_000_000_000);
 //! let claims = AccessClaims::for_key(&record, record.scopes.clone(), GrantKind::ClientCredentials, None,
 //!     TokenId([7; 12]), now, AccessLifetime::default()).unwrap();

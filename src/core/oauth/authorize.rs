@@ -242,6 +242,7 @@ mod tests {
 
     fn oauth_record() -> KeyRecord {
         KeyRecord {
+            exact_rate: false,
             auth: AuthPolicy {
                 modes: Modes::new([Mode::AuthorizationCode]).unwrap(),
                 redirect_uris: vec![RedirectUri::parse(URI).unwrap(), RedirectUri::parse("https://a.example/cb?tenant=1").unwrap()],

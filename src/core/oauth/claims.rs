@@ -224,6 +224,7 @@ pub(crate) mod tests {
 
     pub(crate) fn record() -> KeyRecord {
         KeyRecord {
+            exact_rate: false,
             key_id: KeyId::parse("key_3mXq8Jt0aZ").unwrap(),
             label: "Entra".into(),
             tenant: Some("acme".into()),
