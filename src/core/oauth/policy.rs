@@ -105,9 +105,7 @@ impl RedirectUri {
         let valid = text.len() <= MAX_REDIRECT_URI_LEN
             && text.bytes().all(|b| b.is_ascii_graphic())
             && !text.contains('#')
-            && !authority.is_empty()
-            && !authority.starts_with(':')
-            && !authority.contains('@');
+            && valid_authority(authority);
         valid.then(|| Self(text.to_owned()))
     }
 
@@ -115,6 +113,28 @@ impl RedirectUri {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// `host[:port]`, where the host is a DNS name or IPv4 address (letters,
+/// digits, `-` and `.`, no empty label) or a bracketed IPv6 address: what a
+/// browser will really send the code to, so no user information, percent
+/// sign, backslash or other character a URL parser reads its own way.
+fn valid_authority(authority: &str) -> bool {
+    let (host_ok, port) = match authority.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((v6, after)) => (v6.parse::<std::net::Ipv6Addr>().is_ok(), after),
+            None => return false,
+        },
+        None => {
+            let (host, port) = authority.find(':').map_or((authority, ""), |i| authority.split_at(i));
+            (host.split('.').all(|label| !label.is_empty() && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')), port)
+        }
+    };
+    let port_ok = match port.strip_prefix(':') {
+        None => port.is_empty(),
+        Some(digits) => digits.len() <= 5 && digits.bytes().all(|b| b.is_ascii_digit()) && digits.parse::<u32>().is_ok_and(|n| (1..=65_535).contains(&n)),
+    };
+    host_ok && port_ok
 }
 
 impl FromText for RedirectUri {
@@ -209,6 +229,8 @@ mod tests {
             "https://system-admin.okta.com/admin/app/cpc/abc/oauth/callback?x=1",
             "https://127.0.0.1:8443/cb",
             "https://example.com",
+            "https://[2001:db8::1]:8443/cb",
+            "https://idp-1.example.com:443/cb?x=[1]",
         ] {
             assert_eq!(RedirectUri::parse(ok).map(|u| u.as_str().to_owned()), Some(ok.to_owned()), "{ok}");
         }
@@ -226,6 +248,18 @@ mod tests {
             "https://example.com/\r\nx",
             "javascript:alert(1)",
             "//example.com/cb",
+            "https://[/cb",
+            "https://[::1/cb",
+            "https://[not-v6]/cb",
+            "https://example.com:/cb",
+            "https://example.com:0/cb",
+            "https://example.com:65536/cb",
+            "https://example.com:44a/cb",
+            "https://example..com/cb",
+            "https://.example.com/cb",
+            "https://exa%6Dple.com/cb",
+            "https://example.com\\@evil.example/cb",
+            "https://ex_ample.com/cb",
             &long,
         ] {
             assert_eq!(RedirectUri::parse(bad), None, "{bad}");
