@@ -141,7 +141,7 @@ mod tests {
 
     #[test]
     fn the_worst_case_fits_kv_metadata() {
-        // The longest tenant, a label of characters JSON escapes as \uXXXX, every time the largest.
+        // The longest tenant, a label of characters JSON escapes as \u and four hex digits, every time the largest.
         let max = UnixMillis(253_402_300_799_999);
         let rec = KeyRecord { tenant: Some("t".repeat(128)), label: "\u{1}".repeat(300), not_before: Some(max), expires_at: Some(max), created_at: max, ..record() };
         let s = Summary::of(&rec, Some(&"f".repeat(40)), Some(max));
