@@ -203,7 +203,8 @@ const quiet = { RATE_PER_MINUTE: "100000000", BURST: "100000000" };
 const discardLogs = { handleStructuredLogs: () => {} };
 const common = { originUrl: origin.url, originAuthorization: `Bearer ${token}`, pepper };
 const edge = await withPid(() => startEdge({ ...common, vars: quiet }));
-const profiling = await startEdge({ ...common, vars: quiet, buildDir: OUT, inspector: true });
+// PROFILE_CONTROL_DIR: a build of provgate-control with its name section, so that the guard's functions are named too.
+const profiling = await startEdge({ ...common, vars: quiet, buildDir: OUT, inspector: true, ...(process.env.PROFILE_CONTROL_DIR ? { controlDir: path.resolve(process.env.PROFILE_CONTROL_DIR) } : {}) });
 const unguarded = await withPid(() => startEdge({ ...common, guard: false, vars: { RATE_LIMIT_FAILURE_MODE: "open" } }));
 const uncached = await withPid(() => startEdge({ ...common, vars: { ...quiet, RECORD_CACHE_TTL_SECONDS: "0" } }));
 const minted = await mintKey(edge, pepper, { scopes: "*" });
@@ -252,10 +253,12 @@ const n = run.result.requests;
 console.log(`\nProfile: V8 sampling every ${SAMPLING_US} µs in every isolate of provgate's workerd; ${run.result.rps.toFixed(0)} req/s under the profiler`);
 const byIsolate = new Map(Object.entries(run.profiles).map(([name, p]) => [name, busy(p)]).filter(([, us]) => us > 0));
 printTable("CPU by isolate", byIsolate, n);
-const userIsolate = Object.keys(run.profiles).find((name) => name.startsWith("core:user:"));
-const { kinds, functions } = tables(run.profiles[userIsolate]);
-printTable("provgate's isolate (the Worker and its guard): CPU by kind of code", kinds, n, 30);
-printTable("provgate's isolate: top functions by self time", functions, n, 25);
+// The edge's isolate and provgate-control's (where the guard runs).
+for (const userIsolate of Object.keys(run.profiles).filter((name) => name.startsWith("core:user:"))) {
+  const { kinds, functions } = tables(run.profiles[userIsolate]);
+  printTable(`${userIsolate}: CPU by kind of code`, kinds, n, 30);
+  printTable(`${userIsolate}: top functions by self time`, functions, n, 25);
+}
 console.log(`\nraw profiles (Chrome DevTools → Performance → Load profile): ${path.relative(ROOT, OUT)}/*.cpuprofile`);
 
 for (const w of [...workers.map(([, w]) => w), profiling]) await w.stop();

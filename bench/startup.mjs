@@ -10,7 +10,7 @@
 //
 //   node bench/startup.mjs [rounds=5] [warm=20] [build-dir ...]
 import { trivialOrigin } from "./trivial-origin.mjs";
-import { startJsWorker } from "./js-worker.mjs";
+import { startJsWorker, startRustPeer } from "./js-worker.mjs";
 import { startEdge, mintKey, raw, randomSecret } from "../tests/e2e/harness.mjs";
 
 import path from "node:path";
@@ -44,7 +44,14 @@ async function measure(start) {
 }
 
 async function provgate(vars = {}, arg) {
-  const dir = arg && path.resolve(arg.replace(/^(control|single):/, ""));
+  const dir = arg && path.resolve(arg.replace(/^(control|single|guard):/, ""));
+  if (arg?.startsWith("guard:")) {
+    // The edge with its guard in a Worker of its own (a build with the crate's `guard` feature).
+    const guardWorker = { name: "guardw", scriptPath: path.join(dir, "worker/shim.mjs"), modulesRoot: dir, modules: true, modulesRules: [{ type: "ESModule", include: ["**/*.js"] }, { type: "CompiledWasm", include: ["**/*.wasm"] }], compatibilityDate: "2026-04-01", durableObjects: { KEY_GUARD: "KeyGuard" } };
+    const edge = await startEdge({ originUrl, pepper, captureLogs: false, vars, standIns: { bindings: { durableObjects: { KEY_GUARD: { className: "KeyGuard", scriptName: "guardw" } } }, workers: [guardWorker] } });
+    for (const [k, v] of kv) await edge.kv.put(k, v);
+    return edge;
+  }
   const own = { standIns: { bindings: { durableObjects: { KEY_GUARD: "KeyGuard" } } } };
   const build = !arg ? {} : arg.startsWith("control:") ? { controlDir: dir } : arg.startsWith("single:") ? { buildDir: dir, ...own } : { buildDir: dir };
   const edge = await startEdge({ originUrl, pepper, captureLogs: false, vars, ...build });
@@ -60,6 +67,8 @@ const contenders = {
   "provgate, cache off": () => provgate({ RECORD_CACHE_TTL_SECONDS: "0" }),
   "JS peer": () => startJsWorker("js-verifier.js", { originUrl, token: "x", pepper, kv, miniflare: quiet }),
   "JS peer + DO call": () => startJsWorker("js-verifier-do.js", { originUrl, token: "x", pepper, kv, miniflare: quiet }),
+  // The floor of a Rust Worker: the JS peer's verifier with workers-rs.
+  "Rust peer": () => startRustPeer({ originUrl, token: "x", pepper, kv, miniflare: quiet }),
   ...Object.fromEntries(otherBuilds.map((arg) => [`provgate, ${arg}`, () => provgate({}, arg)])),
 };
 // Where the first response goes: the same edge with a JavaScript stand-in

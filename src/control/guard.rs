@@ -242,7 +242,10 @@ impl KeyGuard {
         if (first_use || now_ms.saturating_sub(told_at) >= TELL_INTERVAL_MS) && !self.tell_due.get() {
             self.key_id.replace(Some(key_id));
             self.tell_due.set(true);
-            if self.state.storage().set_alarm(0).await.is_ok() {
+            // Without the output gate, so that the key's first answer does not
+            // wait for it: a lost alarm is a tell not made and `TOLD` not
+            // written, so the guard's next first request tells again.
+            if unconfirmed::set_alarm(&self.state, 0).await.is_ok() {
                 self.alarm_set.set(true);
             }
         }
