@@ -19,6 +19,7 @@ use provgate::core::oauth::authorize::{self, AuthorizeError};
 use provgate::core::oauth::claims::{AccessClaims, GrantKind};
 use provgate::core::oauth::client_auth::{basic_header, AuthMethod};
 use provgate::core::oauth::code;
+use provgate::core::oauth::metadata::Issuer;
 use provgate::core::oauth::envelope::{self, Rejection, MAX_SEALED_LEN};
 use provgate::core::oauth::error::{ClientProblem, OAuthError, RequestProblem};
 use provgate::core::oauth::form::{encode, MAX_FORM_BYTES};
@@ -395,7 +396,7 @@ fn authorization(query: &[u8]) {
         uris[0].to_owned()
     };
     let starts_at = |location: &str, uri: &str| location.strip_prefix(uri).is_some_and(|rest| rest.starts_with(['?', '&']));
-    match authorize::validate(query, &record, NOW) {
+    match authorize::validate(query, &record, &Issuer::parse("https://scim.example.com").unwrap(), NOW) {
         Ok(approved) => {
             let uri = trusted();
             assert_eq!(approved.redirect_uri.as_str(), uri);

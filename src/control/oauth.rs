@@ -13,7 +13,9 @@ use crate::core::lookup::record_name;
 use crate::core::key::{KeyFormatError, ProvisioningKey};
 use crate::core::oauth::authorize::{self, AuthorizeError, PageProblem};
 use crate::core::oauth::claims::GrantKind;
+use crate::core::forward::RequestTarget;
 use crate::core::oauth::form::Form;
+use crate::core::oauth::metadata::Issuer;
 use crate::core::oauth::ids::CodeId;
 use crate::core::oauth::client_auth::{self, ClientAuth};
 use crate::core::oauth::error::{ClientProblem, OAuthError, RequestProblem, ScopeProblem};
@@ -243,6 +245,9 @@ pub async fn authorize(req: &mut Request, env: &Env, config: &Config, facts: &mu
     if req.method() != Method::Post {
         return Err(Outcome::MethodNotAllowed);
     }
+    // The issuer its metadata names, for the redirect's `iss` (RFC 9207).
+    let url = req.inner().url();
+    let issuer = RequestTarget::parse(&url).as_ref().and_then(Issuer::of).ok_or(Outcome::NotFound)?;
     let rejected = |r| Outcome::AuthorizePage(PageProblem::KeyRejected(r));
     let body = read_form(req).await.map_err(|_| Outcome::AuthorizePage(PageProblem::BadQuery))?;
     let form = Form::parse(&body).map_err(|_| Outcome::AuthorizePage(PageProblem::BadQuery))?;
@@ -260,7 +265,7 @@ pub async fn authorize(req: &mut Request, env: &Env, config: &Config, facts: &mu
     facts.key_id = Some(record.key_id.as_str().to_owned());
     facts.tenant = record.tenant.clone();
     facts.credential = Some(CredentialKind::Key);
-    let approved = match authorize::validate(query.unwrap_or_default().as_bytes(), &record, now) {
+    let approved = match authorize::validate(query.unwrap_or_default().as_bytes(), &record, &issuer, now) {
         Ok(approved) => approved,
         Err(AuthorizeError::Page(p)) => return Err(Outcome::AuthorizePage(p)),
         Err(AuthorizeError::Redirect { location, problem }) => return Ok((Outcome::AuthorizeRedirected(problem), see_other(&location))),

@@ -325,7 +325,7 @@ fn oauth_metadata(config: &Config, target: &RequestTarget<'_>, method: &str) -> 
     if !matches!(method, "GET" | "HEAD") {
         return Err(Outcome::MethodNotAllowed);
     }
-    let issuer = Issuer::parse(&format!("{}://{}", target.scheme, target.authority)).ok_or(Outcome::NotFound)?;
+    let issuer = Issuer::of(target).ok_or(Outcome::NotFound)?;
     let mut response = Response::ok(metadata::document(&issuer, &config.resource_types)).map_err(|_| Outcome::Misconfigured)?;
     let _ = response.headers_mut().set("content-type", "application/json");
     Ok((Outcome::MetadataServed, response))

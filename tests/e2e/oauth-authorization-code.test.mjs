@@ -50,6 +50,7 @@ describe("authorization code and refresh", { timeout: 240_000 }, () => {
     const back = new URL(got.location);
     assert.equal(`${back.origin}${back.pathname}`, REDIRECT);
     assert.equal(back.searchParams.get("state"), got.state);
+    assert.equal(back.searchParams.get("iss"), edge.url, "RFC 9207: the redirect names the issuer its metadata names");
     assert.match(back.searchParams.get("code"), /^pvc_[A-Za-z0-9_-]{59,}\.[A-Za-z0-9_-]{43}$/);
     assert.equal(got.scim_status, 200);
     assert.match(got.token.refresh_token, /^pvr_[0-9A-Za-z]{49}$/);
@@ -152,6 +153,7 @@ describe("authorization code and refresh", { timeout: 240_000 }, () => {
       assert.equal(`${res.location.origin}${res.location.pathname}`, REDIRECT);
       assert.equal(res.location.searchParams.get("error"), error);
       assert.equal(res.location.searchParams.get("state"), "xyz");
+      assert.equal(res.location.searchParams.get("iss"), edge.url, `${error}: RFC 9207`);
       assert.equal(res.location.searchParams.get("code"), null);
       assert.equal(await reasonOf(res), reason);
     }

@@ -337,6 +337,7 @@ describe("OAuth through the management API, the CLI and discovery", { timeout: 2
     assert.match(res.headers["content-type"], /^application\/json/);
     const doc = res.json();
     assert.equal(doc.issuer, edge.url);
+    assert.equal(doc.authorization_response_iss_parameter_supported, true);
     assert.equal(doc.token_endpoint, `${edge.url}/oauth/token`);
     assert.equal(doc.authorization_endpoint, `${edge.url}/oauth/authorize`);
     assert.deepEqual(doc.grant_types_supported, ["authorization_code", "client_credentials", "refresh_token"]);

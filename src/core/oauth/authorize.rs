@@ -18,6 +18,7 @@ use super::error::ScopeProblem;
 use super::exchange::fits;
 use super::form::{encode, Form, FormError};
 use super::ids::CodeId;
+use super::metadata::Issuer;
 use super::keys::TokenKeys;
 use super::pkce::CodeChallenge;
 use super::policy::{Mode, RedirectUri};
@@ -89,6 +90,8 @@ pub struct Approved {
     pub challenge: Option<CodeChallenge>,
     /// The scopes granted.
     pub scopes: Vec<Scope>,
+    /// The edge's issuer identifier, named in every redirect (RFC 9207).
+    pub issuer: Issuer,
 }
 
 impl PageProblem {
@@ -150,7 +153,10 @@ impl RedirectProblem {
 
 /// Validates an authorization request (`query`, without `?`) for the key
 /// whose record is `record` (found by the pasted key's HMAC).
-pub fn validate(query: &[u8], record: &KeyRecord, now: UnixMillis) -> Result<Approved, AuthorizeError> {
+/// `issuer` is the edge's (as its metadata names it): every redirect
+/// carries it as `iss` (RFC 9207), so that a client talking to several
+/// authorization servers can tell which one answered (a mix-up attack).
+pub fn validate(query: &[u8], record: &KeyRecord, issuer: &Issuer, now: UnixMillis) -> Result<Approved, AuthorizeError> {
     let page = AuthorizeError::Page;
     let form = Form::parse(query).map_err(|_| page(PageProblem::BadQuery))?;
     let trusted = |name| form.get(name).map_err(|_| page(PageProblem::BadQuery));
@@ -167,7 +173,7 @@ pub fn validate(query: &[u8], record: &KeyRecord, now: UnixMillis) -> Result<App
     let redirect_uri = record.auth.registered(redirect_uri).ok_or(page(PageProblem::RedirectNotRegistered))?.clone();
 
     // From here on the client and its redirect URI are trusted: errors go back to it.
-    let back = |problem: RedirectProblem| AuthorizeError::Redirect { location: error_location(&redirect_uri, problem, state), problem };
+    let back = |problem: RedirectProblem| AuthorizeError::Redirect { location: error_location(&redirect_uri, problem, state, issuer), problem };
     let param = |name| form.get(name).map_err(|_: FormError| back(RedirectProblem::InvalidRequest));
     match param("response_type")? {
         Some("code") => {}
@@ -186,26 +192,28 @@ pub fn validate(query: &[u8], record: &KeyRecord, now: UnixMillis) -> Result<App
     if !fits(record, &scopes) {
         return Err(back(RedirectProblem::InvalidScope(ScopeProblem::TooLarge)));
     }
-    Ok(Approved { redirect_uri, state: state.map(str::to_owned), challenge, scopes })
+    Ok(Approved { redirect_uri, state: state.map(str::to_owned), challenge, scopes, issuer: issuer.clone() })
 }
 
 /// Issues the code for an approved request and returns where to send the
-/// browser: the redirect URI with `code` and `state`.
+/// browser: the redirect URI with `code`, `state` and `iss`.
 pub fn issue(keys: &TokenKeys, record: &KeyRecord, approved: &Approved, code_id: CodeId, now: UnixMillis) -> Result<String, AuthorizeError> {
     let claims = CodeClaims::new(code_id, record.key_id.clone(), &approved.redirect_uri, approved.challenge, approved.scopes.clone(), now, record.expires_at)
         .ok_or(AuthorizeError::Page(PageProblem::KeyRejected(KeyRejection::Expired)))?;
     let code = code::issue(keys, &claims).map_err(|_| {
         let problem = RedirectProblem::InvalidScope(ScopeProblem::TooLarge);
-        AuthorizeError::Redirect { location: error_location(&approved.redirect_uri, problem, approved.state.as_deref()), problem }
+        AuthorizeError::Redirect { location: error_location(&approved.redirect_uri, problem, approved.state.as_deref(), &approved.issuer), problem }
     })?;
     let mut params = vec![("code", code.expose())];
     params.extend(approved.state.as_deref().map(|s| ("state", s)));
+    params.push(("iss", approved.issuer.as_str()));
     Ok(with_query(approved.redirect_uri.as_str(), &params))
 }
 
-fn error_location(uri: &RedirectUri, problem: RedirectProblem, state: Option<&str>) -> String {
+fn error_location(uri: &RedirectUri, problem: RedirectProblem, state: Option<&str>, issuer: &Issuer) -> String {
     let mut params = vec![("error", problem.code()), ("error_description", problem.description())];
     params.extend(state.map(|s| ("state", s)));
+    params.push(("iss", issuer.as_str()));
     with_query(uri.as_str(), &params)
 }
 
@@ -240,6 +248,10 @@ mod tests {
     const NOW: UnixMillis = UnixMillis(1_800_000_000_000);
     const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
+    fn issuer() -> Issuer {
+        Issuer::parse("https://scim.example.com").unwrap()
+    }
+
     fn oauth_record() -> KeyRecord {
         KeyRecord {
             exact_rate: false,
@@ -266,18 +278,19 @@ mod tests {
     #[test]
     fn an_approved_request_redirects_with_code_and_state() {
         let r = oauth_record();
-        let approved = validate(query(&format!("&scope=users:read&code_challenge={CHALLENGE}&code_challenge_method=S256")).as_bytes(), &r, NOW).unwrap();
+        let approved = validate(query(&format!("&scope=users:read&code_challenge={CHALLENGE}&code_challenge_method=S256")).as_bytes(), &r, &issuer(), NOW).unwrap();
         assert_eq!((approved.state.as_deref(), approved.scopes.clone()), (Some("xyz 1"), parse_list("users:read").unwrap()));
         let location = issue(&keys(), &r, &approved, CodeId([3; 16]), NOW).unwrap();
         let (base, rest) = location.split_once('?').unwrap();
         assert_eq!(base, URI);
         let form = Form::parse(rest.as_bytes()).unwrap();
         assert_eq!(form.get("state"), Ok(Some("xyz 1")));
+        assert_eq!(form.get("iss"), Ok(Some("https://scim.example.com")), "RFC 9207");
         let code = code::verify(&keys(), form.get("code").unwrap().unwrap(), NOW).unwrap();
         assert_eq!((code.redirect_uri.as_str(), code.challenge, code.scopes), (URI, approved.challenge, approved.scopes));
         // A registered URI with a query keeps it.
         let q = format!("response_type=code&client_id=key_3mXq8Jt0aZ&redirect_uri={}", encode("https://a.example/cb?tenant=1"));
-        let approved = validate(q.as_bytes(), &r, NOW).unwrap();
+        let approved = validate(q.as_bytes(), &r, &issuer(), NOW).unwrap();
         assert!(issue(&keys(), &r, &approved, CodeId([3; 16]), NOW).unwrap().starts_with("https://a.example/cb?tenant=1&code=pvc_"));
         assert_eq!(with_query("https://a.example/cb?", &[("code", "x")]), "https://a.example/cb?code=x");
     }
@@ -285,7 +298,7 @@ mod tests {
     #[test]
     fn untrusted_client_or_uri_never_redirects() {
         let r = oauth_record();
-        let page = |q: &str, rec: &KeyRecord| match validate(q.as_bytes(), rec, NOW) {
+        let page = |q: &str, rec: &KeyRecord| match validate(q.as_bytes(), rec, &issuer(), NOW) {
             Err(AuthorizeError::Page(p)) => p,
             other => panic!("{q}: {other:?}"),
         };
@@ -309,12 +322,13 @@ mod tests {
     #[test]
     fn errors_after_that_go_back_to_the_client_with_its_state() {
         let r = oauth_record();
-        let (location, problem) = redirected(validate(query("").replace("response_type=code", "response_type=token").as_bytes(), &r, NOW));
+        let (location, problem) = redirected(validate(query("").replace("response_type=code", "response_type=token").as_bytes(), &r, &issuer(), NOW));
         assert_eq!(problem, RedirectProblem::UnsupportedResponseType);
         let form = Form::parse(location.split_once('?').unwrap().1.as_bytes()).unwrap();
         assert_eq!((form.get("error"), form.get("state")), (Ok(Some("unsupported_response_type")), Ok(Some("xyz 1"))));
+        assert_eq!(form.get("iss"), Ok(Some("https://scim.example.com")), "RFC 9207: errors name the issuer too");
         assert!(location.starts_with(URI));
-        let problem = |q: String, rec: &KeyRecord| redirected(validate(q.as_bytes(), rec, NOW)).1;
+        let problem = |q: String, rec: &KeyRecord| redirected(validate(q.as_bytes(), rec, &issuer(), NOW)).1;
         assert_eq!(problem(query("").replace("response_type=code&", ""), &r), RedirectProblem::InvalidRequest);
         assert_eq!(problem(query("&response_type=code"), &r), RedirectProblem::InvalidRequest);
         assert_eq!(problem(query(&format!("&code_challenge={CHALLENGE}")), &r), RedirectProblem::InvalidRequest, "no method means plain");
@@ -323,11 +337,11 @@ mod tests {
         assert_eq!(problem(query("&scope=users:admin"), &r), RedirectProblem::InvalidScope(ScopeProblem::Grammar));
         let required = KeyRecord { auth: AuthPolicy { pkce_required: true, ..oauth_record().auth }, ..oauth_record() };
         assert_eq!(problem(query(""), &required), RedirectProblem::InvalidRequest);
-        assert!(validate(query(&format!("&code_challenge={CHALLENGE}&code_challenge_method=S256")).as_bytes(), &required, NOW).is_ok());
+        assert!(validate(query(&format!("&code_challenge={CHALLENGE}&code_challenge_method=S256")).as_bytes(), &required, &issuer(), NOW).is_ok());
         let bearer_only = KeyRecord { auth: AuthPolicy { modes: Modes::DEFAULT, ..oauth_record().auth }, ..oauth_record() };
         assert_eq!(problem(query(""), &bearer_only), RedirectProblem::UnauthorizedClient);
         // Without state, none is sent back.
-        let (location, _) = redirected(validate(query("").replace("&state=xyz%201", "").replace("code&", "token&").as_bytes(), &r, NOW));
+        let (location, _) = redirected(validate(query("").replace("&state=xyz%201", "").replace("code&", "token&").as_bytes(), &r, &issuer(), NOW));
         assert!(!location.contains("state="), "{location}");
     }
 }

@@ -1,6 +1,7 @@
 //! The authorization server metadata (RFC 8414) served at
 //! `/.well-known/oauth-authorization-server`, and the edge's OAuth paths.
 
+use crate::core::forward::RequestTarget;
 use serde_json::json;
 
 /// The token endpoint.
@@ -33,6 +34,11 @@ impl Issuer {
         valid.then(|| Self(base.to_owned()))
     }
 
+    /// The issuer a request was sent to: its scheme and authority.
+    pub fn of(target: &RequestTarget<'_>) -> Option<Self> {
+        Self::parse(&format!("{}://{}", target.scheme, target.authority))
+    }
+
     /// The identifier's text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -53,6 +59,8 @@ pub fn document(issuer: &Issuer, resource_types: &[String]) -> String {
         "grant_types_supported": ["authorization_code", "client_credentials", "refresh_token"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "code_challenge_methods_supported": ["S256"],
+        // Every authorization response names the issuer (RFC 9207 §3).
+        "authorization_response_iss_parameter_supported": true,
         "scopes_supported": scopes,
     })
     .to_string()
@@ -80,6 +88,7 @@ mod tests {
         assert_eq!(doc["token_endpoint"], "https://scim.example.com/oauth/token");
         assert_eq!(doc["authorization_endpoint"], "https://scim.example.com/oauth/authorize");
         assert_eq!(doc["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+        assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
         assert_eq!(doc["token_endpoint_auth_methods_supported"], serde_json::json!(["client_secret_basic", "client_secret_post"]));
         assert_eq!(doc["scopes_supported"], serde_json::json!(["*", "me", "bulk", "users:read", "users:write", "groups:read", "groups:write"]));
         // RFC 8414 §2: these are required or required when the endpoint exists.
