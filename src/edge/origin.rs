@@ -8,7 +8,7 @@ use futures_util::stream::{self, StreamExt};
 use wasm_bindgen::JsCast;
 use worker::js_sys::{Reflect, Uint8Array};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{web_sys, AbortController, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response, ResponseBody, ResponseBuilder};
+use worker::{web_sys, AbortController, Headers, Method, Response, ResponseBuilder};
 
 /// What to send; built by the pipeline from the core's forwarding plan.
 pub struct OriginRequest {
@@ -24,22 +24,24 @@ pub async fn send(req: OriginRequest) -> Result<Response, Outcome> {
     for (name, value) in &req.headers {
         headers.append(name, value).map_err(|_| Outcome::OriginUnreachable)?;
     }
-    let mut init = RequestInit::new();
-    init.with_method(req.method)
-        .with_headers(headers)
-        // A redirect from the origin is the IdP's business, not the edge's:
-        // following it could send the origin credential elsewhere.
-        .with_redirect(RequestRedirect::Manual);
+    // Built on the runtime's own objects: a workers-rs `Request` reads the
+    // request's `cf`, URL and method back across the boundary when made.
+    let init = web_sys::RequestInit::new();
+    init.set_method(req.method.as_ref());
+    init.set_headers(&headers.0);
+    // A redirect from the origin is the IdP's business, not the edge's:
+    // following it could send the origin credential elsewhere.
+    init.set_redirect(web_sys::RequestRedirect::Manual);
     if let Some(body) = req.body.filter(|b| !b.is_empty()) {
-        init.with_body(Some(Uint8Array::from(body.as_slice()).into()));
+        init.set_body(&Uint8Array::from(body.as_slice()));
     }
-    let request = Request::new_with_init(&req.url, &init).map_err(|_| Outcome::Misconfigured)?;
-
     let controller = AbortController::default();
     let signal = controller.signal();
-    let fetch = Fetch::Request(request);
+    init.set_signal(Some(&signal));
     let answer = async {
-        let response = fetch.send_with_signal(&signal).await.map_err(|_| Outcome::OriginUnreachable)?;
+        let global: web_sys::WorkerGlobalScope = worker::js_sys::global().unchecked_into();
+        let sent = JsFuture::from(global.fetch_with_str_and_init(&req.url, &init)).await.map_err(|_| Outcome::OriginUnreachable)?;
+        let response = sent.dyn_into::<web_sys::Response>().map_err(|_| Outcome::OriginUnreachable)?;
         settle(response).await
     };
     match deadline::within(req.timeout_ms, answer).await {
@@ -59,21 +61,20 @@ pub async fn send(req: OriginRequest) -> Result<Response, Outcome> {
 /// a SCIM answer is usually one chunk, and the wrapper's reads and
 /// `releaseLock` cost about a tenth of the edge's CPU per request (the
 /// profile run, bench/profile.mjs).
-async fn settle(response: Response) -> Result<Response, Outcome> {
-    let length = response.headers().get("content-length").ok().flatten();
-    if !relay::read_before_answering(length.as_deref()) || !matches!(response.body(), ResponseBody::Stream(_)) {
-        return Ok(response);
+async fn settle(raw: web_sys::Response) -> Result<Response, Outcome> {
+    // Adopted with a builder: workers-rs's `From` would also read the
+    // response's `cf` and `webSocket` back across the boundary.
+    let answer = || ResponseBuilder::new().with_status(raw.status()).with_headers(Headers(raw.headers()));
+    let Some(body) = raw.body() else { return Ok(answer().empty()) };
+    if !relay::read_before_answering(raw.headers().get("content-length").ok().flatten().as_deref()) {
+        return Ok(answer().stream(body));
     }
-    let status = response.status_code();
-    let headers = response.headers().clone();
-    let raw = web_sys::Response::from(response);
-    let Some(body) = raw.body() else { return Ok(ResponseBuilder::new().with_status(status).with_headers(headers).empty()) };
     let reader: web_sys::ReadableStreamDefaultReader = body.get_reader().unchecked_into();
     let mut prefix = Vec::new();
     while prefix.len() <= relay::UNFRAMED_PREFIX_BYTES {
         let chunk = JsFuture::from(reader.read()).await.map_err(|_| Outcome::OriginUnreachable)?;
         if Reflect::get(&chunk, &"done".into()).map_err(|_| Outcome::OriginUnreachable)?.is_truthy() {
-            return Ok(ResponseBuilder::new().with_status(status).with_headers(headers).fixed(prefix));
+            return Ok(answer().fixed(prefix));
         }
         let value = Reflect::get(&chunk, &"value".into()).map_err(|_| Outcome::OriginUnreachable)?;
         let bytes = value.dyn_into::<Uint8Array>().map_err(|_| Outcome::OriginUnreachable)?;
@@ -81,6 +82,6 @@ async fn settle(response: Response) -> Result<Response, Outcome> {
     }
     // A long one: the prefix, then the rest as it comes.
     reader.release_lock();
-    let rest = Response::from(raw).stream().map_err(|_| Outcome::OriginUnreachable)?;
-    ResponseBuilder::new().with_status(status).with_headers(headers).from_stream(stream::once(async { Ok(prefix) }).chain(rest)).map_err(|_| Outcome::OriginUnreachable)
+    let rest = answer().stream(body).stream().map_err(|_| Outcome::OriginUnreachable)?;
+    answer().from_stream(stream::once(async { Ok(prefix) }).chain(rest)).map_err(|_| Outcome::OriginUnreachable)
 }
