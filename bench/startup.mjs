@@ -67,6 +67,8 @@ const contenders = {
   "provgate, cache off": () => provgate({ RECORD_CACHE_TTL_SECONDS: "0" }),
   "JS peer": () => startJsWorker("js-verifier.js", { originUrl, token: "x", pepper, kv, miniflare: quiet }),
   "JS peer + DO call": () => startJsWorker("js-verifier-do.js", { originUrl, token: "x", pepper, kv, miniflare: quiet }),
+  // The same, its guard reading a revocation flag from storage on its first call.
+  "JS peer + DO + storage": () => startJsWorker("js-verifier-do.js", { originUrl, token: "x", pepper, kv, miniflare: quiet, bindings: { DURABLE: "1" } }),
   // The floor of a Rust Worker: the JS peer's verifier with workers-rs.
   "Rust peer": () => startRustPeer({ originUrl, token: "x", pepper, kv, miniflare: quiet }),
   ...Object.fromEntries(otherBuilds.map((arg) => [`provgate, ${arg}`, () => provgate({}, arg)])),

@@ -8,7 +8,7 @@ export default {
   async fetch(request, env, ctx) {
     return verifier.fetch(request, env, ctx, async (record) => {
       const stub = env.GUARD.get(env.GUARD.idFromName(record.key_id));
-      const answer = await (await stub.fetch("https://guard/check", { method: "POST", body: JSON.stringify({ rate_per_minute: 100000000, burst: 100000000 }) })).json();
+      const answer = await (await stub.fetch("https://guard/check", { method: "POST", body: JSON.stringify({ rate_per_minute: 100000000, burst: 100000000, durable: env.DURABLE === "1" }) })).json();
       return answer.admit;
     });
   },
