@@ -13,7 +13,7 @@
 //! the last use.
 
 use super::{deadline, unconfirmed};
-use crate::core::guard::{decide_lease, Answer, Ask, Reply, TokenStanding, TokensEnd};
+use crate::core::guard::{decide_lease, Answer, Ask, Reply, TokenStanding, TokensEnd, TokensSuspended};
 use crate::core::oauth::guard_ops::{apply, StateAsk, StateReply};
 use crate::core::oauth::state::OAuthState;
 use crate::core::usage::Usage;
@@ -27,6 +27,7 @@ const REVOKED: &str = "revoked";
 const USAGE: &str = "usage";
 const OAUTH: &str = "oauth";
 const TOKENS_END: &str = "tokens_end";
+const TOKENS_SUSPENDED: &str = "tokens_suspended";
 /// Usage is written at most this often (plus at once for a first use or a
 /// new source); an alarm writes what is left. A guard that is evicted
 /// between two writes loses at most this much of its counts.
@@ -58,6 +59,8 @@ pub struct KeyGuard {
     oauth: RefCell<Option<OAuthState>>,
     /// When the key's access tokens end (`None`: not read yet).
     ended: Cell<Option<Option<TokensEnd>>>,
+    /// Until when they are suspended (`None`: not read yet).
+    suspended: Cell<Option<Option<TokensSuspended>>>,
 }
 
 const TOLD: &str = "told";
@@ -78,6 +81,7 @@ impl DurableObject for KeyGuard {
             tell_due: Cell::new(false),
             oauth: RefCell::new(None),
             ended: Cell::new(None),
+            suspended: Cell::new(None),
             state,
             tat: Cell::new(None),
             revoked: Cell::new(None),
@@ -106,6 +110,7 @@ impl DurableObject for KeyGuard {
                         Some(issued_at) => self.tokens_end().await?.is_some_and(|end| end.ends(issued_at, asked_at)),
                         None => false,
                     },
+                    suspended: ask.token_issued_at.is_some() && self.tokens_suspended().await?.is_some_and(|s| s.suspends(asked_at)),
                 };
                 self.load_usage().await;
                 // No await between reading and writing the GCRA state: the
@@ -156,6 +161,19 @@ impl DurableObject for KeyGuard {
                 self.ended.set(Some(end));
                 Response::from_json(&serde_json::json!({ "tokens_end": at }))
             }
+            "/tokens-suspend" => {
+                // A PATCH moved the key's not_before later (`null`: lifted).
+                let until = serde_json::from_str::<serde_json::Value>(&req.text().await?)?["until"].as_u64();
+                let suspended = until.map(|until| TokensSuspended { until });
+                match &suspended {
+                    Some(s) => self.state.storage().put(TOKENS_SUSPENDED, s).await?,
+                    None => {
+                        self.state.storage().delete(TOKENS_SUSPENDED).await?;
+                    }
+                }
+                self.suspended.set(Some(suspended));
+                Response::from_json(&serde_json::json!({ "tokens_suspended_until": until }))
+            }
             "/oauth" => {
                 // Codes and refresh tokens of a revoked key are refused with it.
                 if self.is_revoked().await? {
@@ -195,6 +213,16 @@ impl KeyGuard {
         }
         let stored = self.state.storage().get::<TokensEnd>(TOKENS_END).await?;
         self.ended.set(Some(stored));
+        Ok(stored)
+    }
+
+    /// Until when the key's access tokens are suspended, if a PATCH said so.
+    async fn tokens_suspended(&self) -> Result<Option<TokensSuspended>> {
+        if let Some(known) = self.suspended.get() {
+            return Ok(known);
+        }
+        let stored = self.state.storage().get::<TokensSuspended>(TOKENS_SUSPENDED).await?;
+        self.suspended.set(Some(stored));
         Ok(stored)
     }
 

@@ -183,7 +183,7 @@ async fn meter(env: &Env, config: &Config, record: &KeyRecord, client: &ClientAu
         Ok(Answer::Admit { .. }) => Ok(()),
         Ok(Answer::Limit { retry_after_us, .. }) => Err(Outcome::RateLimited { retry_after: retry_after_seconds(retry_after_us) }),
         Ok(Answer::Revoked) => Err(Outcome::OAuth(client.failure(ClientProblem::Key(KeyRejection::Revoked)))),
-        Ok(Answer::Counted | Answer::FamilyRevoked | Answer::TokenEnded) | Err(_) => Err(Outcome::LimiterUnavailable),
+        Ok(Answer::Counted | Answer::FamilyRevoked | Answer::TokenEnded | Answer::TokenSuspended) | Err(_) => Err(Outcome::LimiterUnavailable),
     }
 }
 

@@ -85,6 +85,9 @@ pub enum Answer {
     /// The access token's key was rotated and its grace is over: the key's
     /// tokens ended with it.
     TokenEnded,
+    /// The access token was issued before its key's `not_before` was moved
+    /// later: the key's tokens are suspended until then.
+    TokenSuspended,
     /// The edge had denied the request; it was counted, not metered.
     Counted,
 }
@@ -134,6 +137,7 @@ impl Answer {
             Answer::Limit { .. } => Class::RateLimited,
             Answer::Revoked | Answer::FamilyRevoked => Class::Revoked,
             Answer::TokenEnded => Class::Expired,
+            Answer::TokenSuspended => Class::NotYetValid,
             Answer::Counted => Class::Rejected,
         }
     }
@@ -157,6 +161,25 @@ impl TokensEnd {
     }
 }
 
+/// Until when a key's access tokens are suspended, as its guard was told
+/// by a PATCH that moved the key's `not_before` later. The key itself is
+/// refused until then by its record, and the token endpoint issues none;
+/// tokens issued before would otherwise still be good for their lifetime
+/// (and one issued from a record not yet propagated, too): so every token
+/// of the key is refused until then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokensSuspended {
+    /// When the suspension ends (the key's new `not_before`, ms).
+    pub until: u64,
+}
+
+impl TokensSuspended {
+    /// Whether the key's tokens are suspended at `now_ms`.
+    pub fn suspends(&self, now_ms: u64) -> bool {
+        now_ms < self.until
+    }
+}
+
 /// What the guard knows about an access token's standing (default: nothing
 /// against it).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -165,6 +188,8 @@ pub struct TokenStanding {
     pub family_revoked: bool,
     /// Its key's tokens ended (a rotation's grace is over).
     pub ended: bool,
+    /// Its key's tokens are suspended (a later `not_before`).
+    pub suspended: bool,
 }
 
 /// The guard's whole decision: revocation first (the key's, then the
@@ -184,6 +209,9 @@ pub fn decide_lease(revoked: bool, token: TokenStanding, denied: Option<Class>, 
     }
     if !revoked && token.ended {
         return (Answer::TokenEnded, Class::Expired, None, 0);
+    }
+    if !revoked && token.suspended {
+        return (Answer::TokenSuspended, Class::NotYetValid, None, 0);
     }
     let (answer, tat, granted) = meter(revoked, denied.is_some(), quota, tat, now_us, want);
     (answer, denied.filter(|_| answer == Answer::Counted).unwrap_or(answer.class()), tat, granted)
@@ -221,8 +249,11 @@ mod tests {
         assert_eq!(decide(false, TokenStanding::default(), None, &q, tat, 0).0, Answer::Limit { retry_after_us: 1_000_000, reset_after_us: 1_000_000 });
         assert_eq!(decide(false, TokenStanding::default(), None, &q, tat, 0).1, Class::RateLimited);
         assert_eq!(decide(false, TokenStanding::default(), None, &q, tat, 0).2, None, "a refusal does not change the state");
-        let family = TokenStanding { family_revoked: true, ended: false };
-        let ended = TokenStanding { family_revoked: false, ended: true };
+        let family = TokenStanding { family_revoked: true, ..TokenStanding::default() };
+        let ended = TokenStanding { ended: true, ..TokenStanding::default() };
+        let suspended = TokenStanding { suspended: true, ..TokenStanding::default() };
+        assert_eq!(decide(false, suspended, None, &q, None, 0), (Answer::TokenSuspended, Class::NotYetValid, None));
+        assert_eq!(decide(true, suspended, None, &q, None, 0).0, Answer::Revoked);
         assert_eq!(decide(false, family, None, &q, None, 0), (Answer::FamilyRevoked, Class::Revoked, None));
         assert_eq!(decide(false, ended, None, &q, None, 0), (Answer::TokenEnded, Class::Expired, None));
         assert_eq!(decide(true, family, None, &q, None, 0).0, Answer::Revoked, "the key's revocation comes first");
@@ -234,6 +265,13 @@ mod tests {
         assert!(!end.ends(4, 9_999), "not yet");
         assert!(end.ends(4, 10_000) && end.ends(5, 10_000), "issued before the telling, at the end");
         assert!(!end.ends(6, 20_000), "issued after: its own expiry already respects the new end");
+    }
+
+    #[test]
+    fn a_later_not_before_suspends_the_key_s_tokens_until_then() {
+        let s = TokensSuspended { until: 10_000 };
+        assert!(s.suspends(0) && s.suspends(9_999));
+        assert!(!s.suspends(10_000), "from not_before on, a token is good again (if its own expiry allows)");
     }
 
     #[test]

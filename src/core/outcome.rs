@@ -53,6 +53,9 @@ pub enum TokenRejection {
     /// grace is now over, or a shorter `expires_at`): a key's tokens end
     /// when it does.
     KeyEnded,
+    /// Its key's `not_before` was moved later: every token of the key is
+    /// refused until then, as the key is.
+    KeySuspended,
 }
 
 impl TokenRejection {
@@ -313,6 +316,7 @@ impl Outcome {
             Outcome::InvalidToken(TokenRejection::Expired) => "token_expired",
             Outcome::InvalidToken(TokenRejection::FamilyRevoked) => "token_family_revoked",
             Outcome::InvalidToken(TokenRejection::KeyEnded) => "token_key_ended",
+            Outcome::InvalidToken(TokenRejection::KeySuspended) => "token_key_suspended",
             Outcome::BearerNotAllowed => "key_bearer_not_allowed",
             Outcome::TokenIssued => "token_issued",
             Outcome::MetadataServed => "oauth_metadata",
@@ -415,6 +419,7 @@ impl Outcome {
             Outcome::InvalidToken(TokenRejection::Expired) => "the IdP sent an expired access token: it should fetch a new one by itself",
             Outcome::InvalidToken(TokenRejection::FamilyRevoked) => "a token of a refresh family revoked after a reused refresh token or replayed code: the IdP must authorize again",
             Outcome::InvalidToken(TokenRejection::KeyEnded) => "a token of a key that ended since it was issued (rotated past its grace, or a shorter expires_at): the IdP must use the new key",
+            Outcome::InvalidToken(TokenRejection::KeySuspended) => "a token of a key whose not_before was moved later: the key and its tokens are refused until then (a PATCH of not_before lifts it)",
             Outcome::BearerNotAllowed => "the key's auth_modes omit bearer: the IdP must use OAuth, or add bearer to the key's auth_modes",
             Outcome::Api(p) => match p.kind {
                 Kind::Unauthorized => "wrong, revoked or expired management token (or not the ROOT_TOKEN) on an API call",
@@ -590,7 +595,7 @@ mod tests {
             Outcome::OriginRejectedEdge { origin_status: 401 },
         ];
         all.extend([Malformed, BadChecksum, Unknown, Revoked, Expired, NotYetValid].map(Outcome::InvalidKey));
-        all.extend([TokenRejection::Malformed, TokenRejection::BadMac, TokenRejection::Expired, TokenRejection::FamilyRevoked, TokenRejection::KeyEnded].map(Outcome::InvalidToken));
+        all.extend([TokenRejection::Malformed, TokenRejection::BadMac, TokenRejection::Expired, TokenRejection::FamilyRevoked, TokenRejection::KeyEnded, TokenRejection::KeySuspended].map(Outcome::InvalidToken));
         all.push(Outcome::BearerNotAllowed);
         all
     }

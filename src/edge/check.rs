@@ -134,7 +134,7 @@ async fn examine(req: &Request, env: &Env, config: &Config, ctx: &Context<'_>, f
         Ok(Answer::Admit { .. }) => {}
         Ok(Answer::Limit { retry_after_us, .. }) => return Err(Failure::Edge(Outcome::RateLimited { retry_after: retry_after_seconds(retry_after_us) })),
         Ok(Answer::Revoked) => return Err(category(Outcome::InvalidKey(KeyRejection::Revoked))),
-        Ok(Answer::Counted | Answer::FamilyRevoked | Answer::TokenEnded) => return Err(Failure::Edge(Outcome::LimiterUnavailable)),
+        Ok(Answer::Counted | Answer::FamilyRevoked | Answer::TokenEnded | Answer::TokenSuspended) => return Err(Failure::Edge(Outcome::LimiterUnavailable)),
         Err(_) if config.limiter_fails_open => {}
         Err(_) => return Err(Failure::Edge(Outcome::LimiterUnavailable)),
     }

@@ -253,6 +253,7 @@ fn throttle_key(config: &Config, quota: gcra::Quota, reply: worker::Result<Reply
         Ok(Answer::Revoked) => Err(Outcome::InvalidKey(KeyRejection::Revoked)),
         Ok(Answer::FamilyRevoked) => Err(Outcome::InvalidToken(TokenRejection::FamilyRevoked)),
         Ok(Answer::TokenEnded) => Err(Outcome::InvalidToken(TokenRejection::KeyEnded)),
+        Ok(Answer::TokenSuspended) => Err(Outcome::InvalidToken(TokenRejection::KeySuspended)),
         // Only asked for a denied request, which never gets here.
         Ok(Answer::Counted) => Err(Outcome::LimiterUnavailable),
         Err(_) if config.limiter_fails_open => Ok(Meter::Unmetered),

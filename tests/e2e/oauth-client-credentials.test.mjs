@@ -324,6 +324,24 @@ describe("OAuth through the management API, the CLI and discovery", { timeout: 2
     assert.equal((await edge.auditFor((await scim(edge, after.access_token)).headers["x-request-id"])).reason, "token_expired");
   });
 
+  test("moving a key's not_before later suspends its tokens until then; moving it back lifts that", async () => {
+    const api = apiClient(edge, root);
+    const { key_id: keyId, key } = (await api("POST", "/keys", { body: { label: "Entra", scopes: ["users:read"], auth_modes: ["client_credentials"] } })).json();
+    const fetched = await tokenRequest(edge, { body: "grant_type=client_credentials", headers: { authorization: basic(keyId, key) } });
+    const token = fetched.json().access_token;
+    assert.equal((await scim(edge, token)).status, 200);
+    const later = await api("PATCH", `/keys/${keyId}`, { body: { not_before: "2099-01-01T00:00:00Z" } });
+    assert.equal(later.status, 200, later.text);
+    const suspended = await scim(edge, token);
+    assert.equal(suspended.status, 401);
+    assert.equal((await edge.auditFor(suspended.headers["x-request-id"])).reason, "token_key_suspended");
+    const refused = await tokenRequest(edge, { body: "grant_type=client_credentials", headers: { authorization: basic(keyId, key) } });
+    assert.equal(refused.status, 401, "and no new token meanwhile");
+    const back = await api("PATCH", `/keys/${keyId}`, { body: { not_before: null } });
+    assert.equal(back.status, 200, back.text);
+    assert.equal((await scim(edge, token)).status, 200, "lifted: the token is good again within its own lifetime");
+  });
+
   test("the API refuses bad OAuth fields by name", async () => {
     const api = apiClient(edge, root);
     const res = await api("POST", "/keys", { body: { label: "x", scopes: ["*"], auth_modes: [], redirect_uris: ["https://a.example/#f"], pkce_required: "yes" } });

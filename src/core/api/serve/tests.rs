@@ -22,6 +22,8 @@ struct World {
     revoked: HashMap<String, bool>,
     /// When each key's OAuth tokens end (its guard's `/tokens-end`).
     tokens_end: HashMap<String, u64>,
+    /// Until when each key's OAuth tokens are suspended (`/tokens-suspend`).
+    tokens_suspended: HashMap<String, u64>,
     /// The records writers' copies: key id → record (None: incomplete), deleted.
     copies: HashMap<String, (Option<String>, bool)>,
     idem: HashMap<String, Stored>,
@@ -41,6 +43,7 @@ impl World {
             kv: BTreeMap::new(),
             revoked: HashMap::new(),
             tokens_end: HashMap::new(),
+            tokens_suspended: HashMap::new(),
             copies: HashMap::new(),
             idem: HashMap::new(),
             asked: Vec::new(),
@@ -111,6 +114,13 @@ impl World {
                 match serde_json::from_str::<Value>(body).unwrap()["at"].as_u64() {
                     Some(at) => self.tokens_end.insert(name.into(), at),
                     None => self.tokens_end.remove(name),
+                };
+                "{}".into()
+            }
+            "/tokens-suspend" => {
+                match serde_json::from_str::<Value>(body).unwrap()["until"].as_u64() {
+                    Some(until) => self.tokens_suspended.insert(name.into(), until),
+                    None => self.tokens_suspended.remove(name),
                 };
                 "{}".into()
             }
@@ -500,4 +510,19 @@ fn a_new_expires_at_tells_the_guard_when_the_key_s_tokens_end() {
     assert_eq!(w.tokens_end.get(&id).copied(), Some(told));
     assert_eq!(w.root("PATCH", &format!("/keys/{id}"), json!({ "expires_at": null })).0, 200);
     assert_eq!(w.tokens_end.get(&id), None, "a key that no longer expires: its tokens keep their own expiry");
+    assert!(!w.steps.iter().any(|s| matches!(s, Io::Guard(_, "/tokens-suspend", _))), "only a change of not_before suspends");
+}
+
+#[test]
+fn a_later_not_before_suspends_the_key_s_tokens_and_an_earlier_one_lifts_it() {
+    let mut w = World::new();
+    let id = w.mint(key_body())["key_id"].as_str().unwrap().to_owned();
+    assert_eq!(w.root("PATCH", &format!("/keys/{id}"), json!({ "not_before": "2099-01-01T00:00:00Z" })).0, 200);
+    let until = UnixMillis::parse_rfc3339("2099-01-01T00:00:00Z").unwrap().0;
+    assert_eq!(w.tokens_suspended.get(&id).copied(), Some(until));
+    assert_eq!(w.root("PATCH", &format!("/keys/{id}"), json!({ "not_before": "2020-01-01T00:00:00Z" })).0, 200);
+    assert_eq!(w.tokens_suspended.get(&id), None, "a not_before already past lifts it");
+    assert_eq!(w.root("PATCH", &format!("/keys/{id}"), json!({ "not_before": "2099-01-01T00:00:00Z" })).0, 200);
+    assert_eq!(w.root("PATCH", &format!("/keys/{id}"), json!({ "not_before": null })).0, 200);
+    assert_eq!(w.tokens_suspended.get(&id), None, "and so does none");
 }

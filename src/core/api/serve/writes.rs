@@ -40,14 +40,23 @@ fn changed(cx: &Cx<'_>, io: &mut Replay, facts: &mut Facts, op: Op) -> Result<Re
 
 pub fn update(cx: &Cx<'_>, io: &mut Replay, facts: &mut Facts) -> Result<Reply, Stop> {
     let patch = patch::parse(cx.req.body)?;
-    if !patch.names("expires_at") {
+    let (ends, suspends) = (patch.names("expires_at"), patch.names("not_before"));
+    if !ends && !suspends {
         return changed(cx, io, facts, Op::Patch { patch: patch.to_json(), if_match: cx.req.if_match.map(str::to_owned) });
     }
     let v = visible(cx, io, cx.req.id)?;
     facts.tenant = v.tenant();
     let (record, revoked) = through_guard(io, cx.req.id, &v, Op::Patch { patch: patch.to_json(), if_match: cx.req.if_match.map(str::to_owned) })?.ok_or(Kind::NotFound)?;
-    let expires_at = record.as_deref().and_then(|r| KeyRecord::decode(r.as_bytes()).ok()).and_then(|r| r.expires_at);
-    tokens_end(io, cx.req.id, expires_at)?;
+    let written = record.as_deref().and_then(|r| KeyRecord::decode(r.as_bytes()).ok());
+    if ends {
+        tokens_end(io, cx.req.id, written.as_ref().and_then(|r| r.expires_at))?;
+    }
+    if suspends {
+        // A not_before still ahead suspends the key's tokens until then; one
+        // that is past (or none) lifts a suspension.
+        let until = written.as_ref().and_then(|r| r.not_before).filter(|at| *at > cx.req.now);
+        io.guard::<serde_json::Value>(cx.req.id, "/tokens-suspend", serde_json::json!({ "until": until.map(|t| t.0) }).to_string())?;
+    }
     let answer = view::key(cx.req.id, record.as_deref(), v.last_used(), revoked, cx.req.now);
     Ok(Reply::json(200, &answer).tagged(&answer))
 }
