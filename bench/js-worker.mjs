@@ -6,7 +6,7 @@ import { Miniflare } from "miniflare";
 import path from "node:path";
 import { existsSync } from "node:fs";
 import { execFileSync } from "node:child_process";
-import { ROOT } from "../tests/e2e/harness.mjs";
+import { ROOT, wasmWorker } from "../tests/e2e/harness.mjs";
 
 const peer = (file) => path.join(ROOT, "bench/peers", file);
 
@@ -40,15 +40,7 @@ export async function startRustPeer({ originUrl, token, pepper, kv = [], minifla
     execFileSync("worker-build", ["--release"], { cwd: dir, stdio: "inherit", env: { ...process.env, WASM_BINDGEN_BIN: `${process.env.HOME}/.cargo/bin/wasm-bindgen`, WASM_OPT_BIN: path.join(ROOT, "node_modules/.bin/wasm-opt") } });
   }
   const main = {
-    name: "peer",
-    scriptPath: path.join(buildDir, "worker/shim.mjs"),
-    modulesRoot: buildDir,
-    modules: true,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2026-04-01",
+    ...wasmWorker("peer", buildDir),
     kvNamespaces: { KEYS: "REPLACE_WITH_KV_NAMESPACE_ID" },
     bindings: { ORIGIN_URL: originUrl, ORIGIN_AUTHORIZATION: `Bearer ${token}`, PEPPER: pepper },
   };

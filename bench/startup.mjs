@@ -11,7 +11,7 @@
 //   node bench/startup.mjs [rounds=5] [warm=20] [build-dir ...]
 import { trivialOrigin } from "./trivial-origin.mjs";
 import { startJsWorker, startRustPeer } from "./js-worker.mjs";
-import { startEdge, mintKey, raw, randomSecret } from "../tests/e2e/harness.mjs";
+import { startEdge, mintKey, raw, randomSecret, wasmWorker } from "../tests/e2e/harness.mjs";
 
 import path from "node:path";
 import { ROOT } from "../tests/e2e/harness.mjs";
@@ -47,7 +47,7 @@ async function provgate(vars = {}, arg) {
   const dir = arg && path.resolve(arg.replace(/^(control|single|guard):/, ""));
   if (arg?.startsWith("guard:")) {
     // The edge with its guard in a Worker of its own (a build with the crate's `guard` feature).
-    const guardWorker = { name: "guardw", scriptPath: path.join(dir, "worker/shim.mjs"), modulesRoot: dir, modules: true, modulesRules: [{ type: "ESModule", include: ["**/*.js"] }, { type: "CompiledWasm", include: ["**/*.wasm"] }], compatibilityDate: "2026-04-01", durableObjects: { KEY_GUARD: "KeyGuard" } };
+    const guardWorker = { ...wasmWorker("guardw", dir), durableObjects: { KEY_GUARD: "KeyGuard" } };
     const edge = await startEdge({ originUrl, pepper, captureLogs: false, vars, standIns: { bindings: { durableObjects: { KEY_GUARD: { className: "KeyGuard", scriptName: "guardw" } } }, workers: [guardWorker] } });
     for (const [k, v] of kv) await edge.kv.put(k, v);
     return edge;

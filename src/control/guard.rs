@@ -152,12 +152,7 @@ impl DurableObject for KeyGuard {
                 // tokens end then too (`null`: the key no longer expires).
                 let at = serde_json::from_str::<serde_json::Value>(&req.text().await?)?["at"].as_u64();
                 let end = at.map(|at| TokensEnd { at, told: Date::now().as_millis() });
-                match &end {
-                    Some(end) => self.state.storage().put(TOKENS_END, end).await?,
-                    None => {
-                        self.state.storage().delete(TOKENS_END).await?;
-                    }
-                }
+                self.put_or_delete(TOKENS_END, end.as_ref()).await?;
                 self.ended.set(Some(end));
                 Response::from_json(&serde_json::json!({ "tokens_end": at }))
             }
@@ -165,12 +160,7 @@ impl DurableObject for KeyGuard {
                 // A PATCH moved the key's not_before later (`null`: lifted).
                 let until = serde_json::from_str::<serde_json::Value>(&req.text().await?)?["until"].as_u64();
                 let suspended = until.map(|until| TokensSuspended { until });
-                match &suspended {
-                    Some(s) => self.state.storage().put(TOKENS_SUSPENDED, s).await?,
-                    None => {
-                        self.state.storage().delete(TOKENS_SUSPENDED).await?;
-                    }
-                }
+                self.put_or_delete(TOKENS_SUSPENDED, suspended.as_ref()).await?;
                 self.suspended.set(Some(suspended));
                 Response::from_json(&serde_json::json!({ "tokens_suspended_until": until }))
             }
@@ -214,6 +204,15 @@ impl KeyGuard {
         let stored = self.state.storage().get::<TokensEnd>(TOKENS_END).await?;
         self.ended.set(Some(stored));
         Ok(stored)
+    }
+
+    /// Stores `value` under `key` (with the output gate: nothing answers
+    /// before it is durable), or deletes `key` for `None`.
+    async fn put_or_delete<T: serde::Serialize>(&self, key: &str, value: Option<&T>) -> Result<()> {
+        match value {
+            Some(value) => self.state.storage().put(key, value).await,
+            None => self.state.storage().delete(key).await.map(|_| ()),
+        }
     }
 
     /// Until when the key's access tokens are suspended, if a PATCH said so.

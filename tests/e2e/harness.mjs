@@ -174,6 +174,21 @@ export async function startWebhook({ mode = "ok" } = {}) {
  * unless sent as https (`edge.mf.dispatchFetch("https://…")`) or the edge
  * runs with REQUIRE_HTTPS=false.
  */
+/** Miniflare's options for a Worker that worker-build built into `dir`. */
+export function wasmWorker(name, dir) {
+  return {
+    name,
+    scriptPath: path.join(dir, "worker/shim.mjs"),
+    modulesRoot: dir,
+    modules: true,
+    modulesRules: [
+      { type: "ESModule", include: ["**/*.js"] },
+      { type: "CompiledWasm", include: ["**/*.wasm"] },
+    ],
+    compatibilityDate: "2026-04-01",
+  };
+}
+
 export async function startEdge({ originUrl, originAuthorization, pepper, kv = true, guard = true, kvPersist, doPersist, vars = {}, authFailureLimit = 100, discoveryLimit = 60, assets = false, captureLogs = true, standIns, controlStandIns, inspector = false, buildDir = path.join(ROOT, "build"), controlDir = path.join(ROOT, "build/control") }) {
   if (!captureLogs && underTest) throw new Error("captureLogs: false is for load runs: a test's edge keeps its logs for the leak scan");
   const logs = [];
@@ -182,15 +197,7 @@ export async function startEdge({ originUrl, originAuthorization, pepper, kv = t
   if (originAuthorization) bindings.ORIGIN_AUTHORIZATION = originAuthorization;
   registerSecrets(bindings);
   const edgeWorker = {
-    name: "edge",
-    scriptPath: path.join(buildDir, "worker/shim.mjs"),
-    modulesRoot: buildDir,
-    modules: true,
-    modulesRules: [
-      { type: "ESModule", include: ["**/*.js"] },
-      { type: "CompiledWasm", include: ["**/*.wasm"] },
-    ],
-    compatibilityDate: "2026-04-01",
+    ...wasmWorker("edge", buildDir),
     // The id matches wrangler.toml, so a store written by `wrangler kv … --local --persist-to` is shared.
     kvNamespaces: kv ? { KEYS: "REPLACE_WITH_KV_NAMESPACE_ID" } : {},
     durableObjects: guard ? { KEY_GUARD: { className: "KeyGuard", scriptName: "control" } } : {},
@@ -205,12 +212,7 @@ export async function startEdge({ originUrl, originAuthorization, pepper, kv = t
     ...standIns?.bindings,
   };
   const controlWorker = {
-    name: "control",
-    scriptPath: path.join(controlDir, "worker/shim.mjs"),
-    modulesRoot: controlDir,
-    modules: true,
-    modulesRules: edgeWorker.modulesRules,
-    compatibilityDate: "2026-04-01",
+    ...wasmWorker("control", controlDir),
     kvNamespaces: { KEYS: "REPLACE_WITH_KV_NAMESPACE_ID" },
     durableObjects: { KEY_GUARD: "KeyGuard", KEY_RECORDS: "KeyRecords" },
     ratelimits: edgeWorker.ratelimits,
