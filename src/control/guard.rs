@@ -194,15 +194,24 @@ impl DurableObject for KeyGuard {
 }
 
 impl KeyGuard {
-    /// The key's OAuth state; one that does not decode fails the call
-    /// (fail closed: no code, refresh or family-bound token is accepted).
     /// When the key's access tokens end, if a rotation or a PATCH said so.
     async fn tokens_end(&self) -> Result<Option<TokensEnd>> {
-        if let Some(known) = self.ended.get() {
+        self.read_once(&self.ended, TOKENS_END).await
+    }
+
+    /// Until when the key's access tokens are suspended, if a PATCH said so.
+    async fn tokens_suspended(&self) -> Result<Option<TokensSuspended>> {
+        self.read_once(&self.suspended, TOKENS_SUSPENDED).await
+    }
+
+    /// `slot`, read from durable storage under `key` on first need (the
+    /// guard is the only writer, so its copy stays true).
+    async fn read_once<T: Copy + serde::de::DeserializeOwned>(&self, slot: &Cell<Option<Option<T>>>, key: &str) -> Result<Option<T>> {
+        if let Some(known) = slot.get() {
             return Ok(known);
         }
-        let stored = self.state.storage().get::<TokensEnd>(TOKENS_END).await?;
-        self.ended.set(Some(stored));
+        let stored = self.state.storage().get::<T>(key).await?;
+        slot.set(Some(stored));
         Ok(stored)
     }
 
@@ -215,16 +224,8 @@ impl KeyGuard {
         }
     }
 
-    /// Until when the key's access tokens are suspended, if a PATCH said so.
-    async fn tokens_suspended(&self) -> Result<Option<TokensSuspended>> {
-        if let Some(known) = self.suspended.get() {
-            return Ok(known);
-        }
-        let stored = self.state.storage().get::<TokensSuspended>(TOKENS_SUSPENDED).await?;
-        self.suspended.set(Some(stored));
-        Ok(stored)
-    }
-
+    /// The key's OAuth state; one that does not decode fails the call
+    /// (fail closed: no code, refresh or family-bound token is accepted).
     async fn load_oauth(&self) -> Result<OAuthState> {
         if let Some(state) = self.oauth.borrow().as_ref() {
             return Ok(state.clone());
