@@ -166,6 +166,19 @@ describe("against a recording origin", () => {
     }
   });
 
+  test("a redirect from the origin is passed back, never followed with the origin's credential", async () => {
+    origin.received.length = 0;
+    originResponse.current = { status: 302, headers: { location: `${origin.url}/followed` }, body: "" };
+    try {
+      const res = await raw(`${edge.base}/Users`, { headers: { authorization: `Bearer ${key.key}` } });
+      assert.equal(res.status, 302);
+      assert.equal(res.headers.location, `${origin.url}/followed`);
+      assert.deepEqual(origin.received.map((r) => r.url), ["/v2/Users"], "one request, to where the edge sent it");
+    } finally {
+      originResponse.current = null;
+    }
+  });
+
   test("a missing key gets 401 with a Bearer challenge and no error code", async () => {
     const res = await raw(`${edge.base}/Users`);
     assertScimError(res, 401);
