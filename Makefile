@@ -107,7 +107,8 @@ profile: install-dev cli
 	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	CARGO_TARGET_DIR=target/profiling CARGO_PROFILE_RELEASE_STRIP=false worker-build --profiling --out-dir build/profiling
 	cp bench/profile-worker.mjs build/profiling/worker/shim.mjs
-	timeout 600 node bench/profile.mjs 8 16 $(PROFILE_BUILDS)
+	CARGO_PROFILE_RELEASE_STRIP=false worker-build --release --out-dir build/profiling-control -- --features control --target-dir target/profiling-control
+	PROFILE_CONTROL_DIR=build/profiling-control timeout 600 node bench/profile.mjs 8 16 $(PROFILE_BUILDS)
 
 clean:
 	rm -rf build target .wrangler

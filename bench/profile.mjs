@@ -1,6 +1,8 @@
 // Where provgate's time goes in workerd under load. Needs the profiling
 // build (build/profiling: the wasm with its name section, entered through
-// bench/profile-worker.mjs): `make profile` builds it and runs this.
+// bench/profile-worker.mjs): `make profile` builds it, and provgate-control
+// with its names (build/profiling-control, PROFILE_CONTROL_DIR, so that the
+// guard's functions are named too), and runs this.
 // Loopback only; every load run is bounded by wrk's -d.
 //
 // workerd runs every isolate of a Miniflare instance (the Worker, its
