@@ -12,14 +12,14 @@
 //! key's first use, then at most hourly, so that its listing summary shows
 //! the last use.
 
-use super::{deadline, unconfirmed};
+use super::{deadline, object, unconfirmed};
 use crate::core::guard::{decide_lease, Answer, Ask, Reply, TokenStanding, TokensEnd, TokensSuspended};
 use crate::core::oauth::guard_ops::{apply, StateAsk, StateReply};
 use crate::core::oauth::state::OAuthState;
 use crate::core::usage::Usage;
 use crate::core::UnixMillis;
 use std::cell::{Cell, RefCell};
-use worker::{durable_object, Date, DurableObject, Env, Method, Request, RequestInit, Response, Result, State};
+use worker::{durable_object, Date, DurableObject, Env, Request, Response, Result, State};
 
 /// The keys' records writers.
 const RECORDS_BINDING: &str = "KEY_RECORDS";
@@ -288,12 +288,10 @@ impl KeyGuard {
         let body = serde_json::json!({ "key_id": key_id, "last_used": last_used.0 }).to_string();
         let told = async {
             let stub = self.env.durable_object(RECORDS_BINDING)?.id_from_name(&key_id)?.get_stub()?;
-            let mut init = RequestInit::new();
-            init.with_method(Method::Post).with_body(Some(body.into()));
-            stub.fetch_with_request(Request::new_with_init("https://records/touch", &init)?).await.map(|r| r.status_code() == 200)
+            object::post(stub, "https://records/touch", Some(body)).await.map(|_| ())
         };
         let now = Date::now().as_millis();
-        if let Ok(Ok(true)) = deadline::within(30_000, told).await {
+        if let Ok(Ok(())) = deadline::within(30_000, told).await {
             self.told_at.set(Some(now));
             let _ = self.state.storage().put(TOLD, now).await;
         } else {

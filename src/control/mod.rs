@@ -13,6 +13,8 @@ mod deadline;
 #[allow(dead_code)]
 #[path = "../edge/log.rs"]
 mod log;
+#[path = "../edge/object.rs"]
+mod object;
 #[allow(dead_code)]
 #[path = "../edge/respond.rs"]
 mod respond;

@@ -3,7 +3,7 @@
 //! provgate's state): once per request with a verified key, to meter it,
 //! learn of its revocation and count it; and for the doctor, its status.
 
-use super::{config::Config, deadline};
+use super::{config::Config, deadline, object};
 use crate::core::guard::{Answer, Ask, Reply};
 use crate::core::lease::{Lease, LeaseSetting};
 use crate::core::usage::OriginReport;
@@ -11,10 +11,7 @@ use crate::core::UnixMillis;
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
-use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
-use worker::wasm_bindgen_futures::JsFuture;
-use worker::{web_sys, Env, Result};
+use worker::{Env, Result};
 
 const BINDING: &str = "KEY_GUARD";
 
@@ -43,32 +40,7 @@ async fn call_unbounded(env: &Env, name: &str, path: &str, body: Option<String>)
         Some(hint) => id.get_stub_with_location_hint(hint)?,
         None => id.get_stub()?,
     };
-    // The runtime's stub and objects: a workers-rs `Request` and `Response`
-    // read their `cf`, URL, method and headers back across the boundary
-    // when made, which costs more than the call's own glue.
-    let stub: GuardStub = stub.into_rpc();
-    let init = web_sys::RequestInit::new();
-    init.set_method("POST");
-    if let Some(body) = body {
-        init.set_body(&JsValue::from_str(&body));
-    }
-    let answered = JsFuture::from(stub.fetch(&format!("https://guard{path}"), &init)?).await?;
-    let resp: web_sys::Response = answered.dyn_into()?;
-    if resp.status() != 200 {
-        return Err(worker::Error::RustError(format!("guard answered {}", resp.status())));
-    }
-    // The reply whole through the runtime's text(), not chunk by chunk
-    // through a stream reader (several boundary crossings per chunk).
-    Ok(JsFuture::from(resp.text()?).await?.as_string().unwrap_or_default())
-}
-
-#[wasm_bindgen]
-extern "C" {
-    /// A Durable Object stub as the runtime has it.
-    type GuardStub;
-
-    #[wasm_bindgen(method, catch)]
-    fn fetch(this: &GuardStub, url: &str, init: &web_sys::RequestInit) -> std::result::Result<worker::js_sys::Promise, JsValue>;
+    object::post(stub, &format!("https://guard{path}"), body).await
 }
 
 /// Asks the key's guard about one request; hands it what the origin made

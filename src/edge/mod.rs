@@ -9,6 +9,7 @@ mod deadline;
 mod diagnostics;
 mod guard;
 mod log;
+mod object;
 mod origin;
 mod pipeline;
 mod respond;

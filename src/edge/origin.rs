@@ -8,7 +8,7 @@ use futures_util::stream::{self, StreamExt};
 use wasm_bindgen::JsCast;
 use worker::js_sys::{Reflect, Uint8Array};
 use worker::wasm_bindgen_futures::JsFuture;
-use worker::{web_sys, AbortController, Headers, Method, Response, ResponseBuilder};
+use worker::{web_sys, AbortController, ByteStream, Headers, Method, Response, ResponseBuilder};
 
 /// What to send; built by the pipeline from the core's forwarding plan.
 pub struct OriginRequest {
@@ -78,10 +78,12 @@ async fn settle(raw: web_sys::Response) -> Result<Response, Outcome> {
         }
         let value = Reflect::get(&chunk, &"value".into()).map_err(|_| Outcome::OriginUnreachable)?;
         let bytes = value.dyn_into::<Uint8Array>().map_err(|_| Outcome::OriginUnreachable)?;
-        prefix.extend_from_slice(&bytes.to_vec());
+        let at = prefix.len();
+        prefix.resize(at + bytes.length() as usize, 0);
+        bytes.copy_to(&mut prefix[at..]);
     }
     // A long one: the prefix, then the rest as it comes.
     reader.release_lock();
-    let rest = answer().stream(body).stream().map_err(|_| Outcome::OriginUnreachable)?;
+    let rest = ByteStream::from(body);
     answer().from_stream(stream::once(async { Ok(prefix) }).chain(rest)).map_err(|_| Outcome::OriginUnreachable)
 }
